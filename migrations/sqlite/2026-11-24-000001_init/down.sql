@@ -1,0 +1,9 @@
+DROP TABLE provisioning_events;
+DROP TABLE subteam_members;
+DROP TABLE subteams;
+DROP TABLE card_links;
+DROP TABLE cards;
+DROP TABLE member_emails;
+DROP TABLE members;
+DROP TABLE api_tokens;
+DROP TABLE tenants;

@@ -1,0 +1,131 @@
+// One schema for both backends: only types SQLite and PostgreSQL share
+// (UUIDs, JSON and timestamps are text).
+
+diesel::table! {
+    tenants (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        tenant_id -> Text,
+        label -> Text,
+        lookup_prefix -> Text,
+        secret_hash -> Text,
+        created_at -> Text,
+        last_used_at -> Nullable<Text>,
+        revoked_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    members (seq) {
+        seq -> BigInt,
+        id -> Text,
+        tenant_id -> Text,
+        user_name -> Nullable<Text>,
+        user_name_lower -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        active -> Bool,
+        scim_resource -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        created_at -> Text,
+        updated_at -> Text,
+        version -> BigInt,
+        deprovisioned_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    member_emails (member_id, value_lower) {
+        member_id -> Text,
+        tenant_id -> Text,
+        value_lower -> Text,
+    }
+}
+
+diesel::table! {
+    cards (member_id) {
+        member_id -> Text,
+        tenant_id -> Text,
+        display_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        job_title -> Nullable<Text>,
+        company -> Nullable<Text>,
+        department -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        location -> Nullable<Text>,
+        photo_url -> Nullable<Text>,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    card_links (seq) {
+        seq -> BigInt,
+        member_id -> Text,
+        tenant_id -> Text,
+        kind -> Text,
+        value -> Text,
+        position -> Integer,
+        from_template -> Bool,
+    }
+}
+
+diesel::table! {
+    subteams (seq) {
+        seq -> BigInt,
+        id -> Text,
+        tenant_id -> Text,
+        display_name -> Text,
+        display_name_lower -> Text,
+        external_id -> Nullable<Text>,
+        scim_resource -> Text,
+        created_at -> Text,
+        updated_at -> Text,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    subteam_members (subteam_id, member_id) {
+        subteam_id -> Text,
+        member_id -> Text,
+        tenant_id -> Text,
+        added_at -> Text,
+    }
+}
+
+diesel::table! {
+    provisioning_events (seq) {
+        seq -> BigInt,
+        tenant_id -> Text,
+        occurred_at -> Text,
+        token_label -> Nullable<Text>,
+        client -> Text,
+        operation -> Text,
+        resource_type -> Text,
+        resource_id -> Nullable<Text>,
+        resource_name -> Nullable<Text>,
+        fields_changed -> Nullable<Text>,
+        status -> Integer,
+        scim_type -> Nullable<Text>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    api_tokens,
+    members,
+    member_emails,
+    cards,
+    card_links,
+    subteams,
+    subteam_members,
+    provisioning_events,
+);
