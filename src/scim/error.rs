@@ -1,0 +1,93 @@
+//! The one error type every layer converts into; `http::error` renders it as
+//! RFC 7644 §3.12 JSON.
+
+use thiserror::Error;
+
+/// `scimType` values from RFC 7644 §3.12 (plus HTTP-only failures without one).
+#[derive(Debug, Error)]
+pub enum ScimError {
+    #[error("{0}")]
+    InvalidFilter(String),
+    #[error("{0}")]
+    TooMany(String),
+    #[error("{0}")]
+    Uniqueness(String),
+    #[error("{0}")]
+    Mutability(String),
+    #[error("{0}")]
+    InvalidSyntax(String),
+    #[error("{0}")]
+    InvalidPath(String),
+    #[error("{0}")]
+    NoTarget(String),
+    #[error("{0}")]
+    InvalidValue(String),
+    #[error("{0}")]
+    InvalidVersion(String),
+    /// 400 without a `scimType` (e.g. a bad query parameter not covered above).
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("resource version does not match If-Match")]
+    PreconditionFailed,
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the server is busy, retry later")]
+    ServiceUnavailable,
+    /// Our fault, not the client's: logged with its source chain, shown as a generic message.
+    #[error("internal server error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ScimError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ScimError::InvalidFilter(_)
+            | ScimError::TooMany(_)
+            | ScimError::Mutability(_)
+            | ScimError::InvalidSyntax(_)
+            | ScimError::InvalidPath(_)
+            | ScimError::NoTarget(_)
+            | ScimError::InvalidValue(_)
+            | ScimError::InvalidVersion(_)
+            | ScimError::BadRequest(_) => 400,
+            ScimError::Unauthorized(_) => 401,
+            ScimError::NotFound(_) => 404,
+            ScimError::MethodNotAllowed(_) => 405,
+            ScimError::Uniqueness(_) | ScimError::Conflict(_) => 409,
+            ScimError::PreconditionFailed => 412,
+            ScimError::PayloadTooLarge(_) => 413,
+            ScimError::UnsupportedMediaType(_) => 415,
+            ScimError::Internal(_) => 500,
+            ScimError::ServiceUnavailable => 503,
+        }
+    }
+
+    pub fn scim_type(&self) -> Option<&'static str> {
+        Some(match self {
+            ScimError::InvalidFilter(_) => "invalidFilter",
+            ScimError::TooMany(_) => "tooMany",
+            ScimError::Uniqueness(_) => "uniqueness",
+            ScimError::Mutability(_) => "mutability",
+            ScimError::InvalidSyntax(_) => "invalidSyntax",
+            ScimError::InvalidPath(_) => "invalidPath",
+            ScimError::NoTarget(_) => "noTarget",
+            ScimError::InvalidValue(_) => "invalidValue",
+            ScimError::InvalidVersion(_) => "invalidVers",
+            _ => return None,
+        })
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        ScimError::Internal(err.into())
+    }
+}
