@@ -1,0 +1,172 @@
+//! `/Users`: thin handlers over `service::users`.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::http::auth::AuthTenant;
+use crate::http::params::{Params, RawParams, if_match, none_match};
+use crate::http::state::AppState;
+use crate::http::wire::{JsonBody, base_url, list_response, scim_json};
+use crate::scim::ScimError;
+use crate::scim::ids::MemberId;
+use crate::scim::list;
+use crate::scim::patch;
+use crate::scim::resource::{self, AttributeSelection};
+use crate::scim::schema::ResourceKind;
+use crate::service::users::{self, StoredUser};
+
+const KIND: ResourceKind = ResourceKind::User;
+
+fn respond(
+    status: StatusCode,
+    user: &StoredUser,
+    selection: &AttributeSelection,
+    base: &str,
+) -> HttpResponse {
+    let full = user.to_scim(base);
+    let location = full["meta"]["location"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut response = scim_json(status, &selection.project(KIND, &full));
+    let headers = response.headers_mut();
+    if let Ok(etag) = header::HeaderValue::from_str(&user.etag()) {
+        headers.insert(header::ETAG, etag);
+    }
+    if let Ok(location) = header::HeaderValue::from_str(&location) {
+        headers.insert(header::LOCATION, location);
+    }
+    response
+}
+
+pub async fn list(
+    req: HttpRequest,
+    auth: AuthTenant,
+    state: web::Data<AppState>,
+    raw: RawParams,
+) -> Result<HttpResponse, ScimError> {
+    let params = Params::new(raw);
+    let selection = params.selection(KIND)?;
+    let filter = list::parse(KIND, params.get("filter"))?;
+    let page = params.page()?;
+    let base = base_url(&req);
+    let with_groups = selection.includes(KIND, "groups");
+    let listed = {
+        let base = base.clone();
+        state
+            .db
+            .run(move |conn| {
+                users::list(
+                    &auth.tenant_id,
+                    conn,
+                    filter.as_ref(),
+                    page,
+                    with_groups,
+                    &base,
+                )
+            })
+            .await?
+    };
+    let resources = listed
+        .users
+        .iter()
+        .map(|user| selection.project(KIND, &user.to_scim(&base)))
+        .collect();
+    Ok(scim_json(
+        StatusCode::OK,
+        &list_response(listed.total, page.start_index, resources),
+    ))
+}
+
+pub async fn create(
+    req: HttpRequest,
+    auth: AuthTenant,
+    state: web::Data<AppState>,
+    raw: RawParams,
+    JsonBody(body): JsonBody,
+) -> Result<HttpResponse, ScimError> {
+    let selection = Params::new(raw).selection(KIND)?;
+    let incoming = resource::normalize(KIND, body)?;
+    let user = state
+        .db
+        .run(move |conn| users::create(&auth.tenant_id, conn, incoming))
+        .await?;
+    Ok(respond(
+        StatusCode::CREATED,
+        &user,
+        &selection,
+        &base_url(&req),
+    ))
+}
+
+pub async fn get(
+    req: HttpRequest,
+    auth: AuthTenant,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    raw: RawParams,
+) -> Result<HttpResponse, ScimError> {
+    let selection = Params::new(raw).selection(KIND)?;
+    let id = MemberId::from_string(id.into_inner());
+    let user = state
+        .db
+        .run(move |conn| users::get(&auth.tenant_id, conn, &id))
+        .await?;
+    if none_match(&req, &user.etag()) {
+        return Ok(HttpResponse::NotModified().finish());
+    }
+    Ok(respond(StatusCode::OK, &user, &selection, &base_url(&req)))
+}
+
+pub async fn replace(
+    req: HttpRequest,
+    auth: AuthTenant,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    raw: RawParams,
+    JsonBody(body): JsonBody,
+) -> Result<HttpResponse, ScimError> {
+    let selection = Params::new(raw).selection(KIND)?;
+    let incoming = resource::normalize(KIND, body)?;
+    let id = MemberId::from_string(id.into_inner());
+    let expected = if_match(&req);
+    let user = state
+        .db
+        .run(move |conn| users::replace(&auth.tenant_id, conn, &id, expected.as_deref(), incoming))
+        .await?;
+    Ok(respond(StatusCode::OK, &user, &selection, &base_url(&req)))
+}
+
+pub async fn patch(
+    req: HttpRequest,
+    auth: AuthTenant,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    raw: RawParams,
+    JsonBody(body): JsonBody,
+) -> Result<HttpResponse, ScimError> {
+    let selection = Params::new(raw).selection(KIND)?;
+    let ops = patch::parse_patch_request(&body)?;
+    let id = MemberId::from_string(id.into_inner());
+    let expected = if_match(&req);
+    let user = state
+        .db
+        .run(move |conn| users::patch(&auth.tenant_id, conn, &id, expected.as_deref(), &ops))
+        .await?;
+    Ok(respond(StatusCode::OK, &user, &selection, &base_url(&req)))
+}
+
+pub async fn delete(
+    req: HttpRequest,
+    auth: AuthTenant,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let id = MemberId::from_string(id.into_inner());
+    let expected = if_match(&req);
+    state
+        .db
+        .run(move |conn| users::delete(&auth.tenant_id, conn, &id, expected.as_deref()))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

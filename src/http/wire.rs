@@ -1,0 +1,71 @@
+//! SCIM wire format helpers shared by the handlers.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use crate::http::{SCIM_CONTENT_TYPE, SCIM_PREFIXES};
+use crate::scim::ScimError;
+use crate::scim::schema::LIST_RESPONSE_URN;
+use crate::startup::MAX_PAYLOAD_BYTES;
+
+/// The absolute base URL the client used, honouring `X-Forwarded-Proto`/`Host`
+/// (or `Forwarded`) from a proxy in front of us, and the prefix it called.
+pub fn base_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    let path = req.path();
+    let prefix = SCIM_PREFIXES
+        .iter()
+        .find(|p| path.starts_with(*p))
+        .copied()
+        .unwrap_or(SCIM_PREFIXES[1]);
+    format!("{}://{}{}", info.scheme(), info.host(), prefix)
+}
+
+pub fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(SCIM_CONTENT_TYPE)
+        .body(body.to_string())
+}
+
+pub fn list_response(total: usize, start_index: usize, resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE_URN],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+        "startIndex": start_index,
+        "Resources": resources,
+    })
+}
+
+/// A JSON request body. Parsed by us rather than actix's `Json` so that
+/// every content type Okta and Entra send (`application/scim+json`,
+/// `application/json`, none) is accepted and every failure is a SCIM error.
+pub struct JsonBody(pub Value);
+
+impl FromRequest for JsonBody {
+    type Error = ScimError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ScimError::PayloadTooLarge(format!(
+                        "request body exceeds {MAX_PAYLOAD_BYTES} bytes"
+                    ))
+                } else {
+                    ScimError::InvalidSyntax(format!("request body could not be read: {e}"))
+                }
+            })?;
+            serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+                ScimError::InvalidSyntax(format!("request body is not valid JSON: {e}"))
+            })
+        })
+    }
+}

@@ -1,0 +1,10 @@
+//! scimd: a SCIM 2.0 provisioning server. Layers, outermost first:
+//! `http` (actix, wire format, auth) → `scim` (domain: resources, filters,
+//! PATCH, provisioning rules) → `store` (diesel over SQLite or PostgreSQL).
+
+pub mod admin;
+pub mod http;
+pub mod scim;
+pub mod service;
+pub mod startup;
+pub mod store;

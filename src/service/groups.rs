@@ -1,0 +1,469 @@
+//! SCIM Group operations over subteams. A group's own attributes live in
+//! its stored JSON; `members` live only in `subteam_members`, so a
+//! membership change costs what it names, not the group's size.
+
+use std::collections::HashSet;
+
+use scim_filter_parser::{AttrPath, CompValue, CompareOp, Filter};
+use serde_json::{Map, Value, json};
+
+use crate::scim::ScimError;
+use crate::scim::ids::{SubteamId, TenantId};
+use crate::scim::list::Page;
+use crate::scim::patch::{self, PatchOp, PatchOpKind};
+use crate::scim::query;
+use crate::scim::resource::{self, Incoming};
+use crate::scim::schema::ResourceKind;
+use crate::scim::{filter_eval, schema};
+use crate::service::{ServerAttrs, etag, with_server_attrs};
+use crate::store::db::{DbConnection, write_transaction};
+use crate::store::members;
+use crate::store::subteams::{self, SubteamRow, SubteamWrite};
+
+const KIND: ResourceKind = ResourceKind::Group;
+/// Rows fetched per query while reading a group's members.
+const MEMBER_PAGE: usize = 1000;
+
+pub struct StoredGroup {
+    pub row: SubteamRow,
+    /// `None` when the caller did not ask for members.
+    pub members: Option<Vec<(String, Option<String>)>>,
+}
+
+impl StoredGroup {
+    pub fn etag(&self) -> String {
+        etag(self.row.version)
+    }
+
+    pub fn to_scim(&self, base_url: &str) -> Value {
+        let mut resource = with_server_attrs(
+            KIND,
+            &self.row.scim_resource,
+            &ServerAttrs {
+                id: &self.row.id,
+                created: &self.row.created_at,
+                last_modified: &self.row.updated_at,
+                version: self.row.version,
+            },
+            base_url,
+        );
+        if let Some(members) = self.members.as_ref().filter(|m| !m.is_empty()) {
+            resource["members"] = members
+                .iter()
+                .map(|(id, display)| {
+                    let mut member = json!({
+                        "value": id,
+                        "$ref": format!("{base_url}/Users/{id}"),
+                        "type": "User",
+                    });
+                    if let Some(display) = display {
+                        member["display"] = json!(display);
+                    }
+                    member
+                })
+                .collect();
+        }
+        resource
+    }
+}
+
+/// One step of a membership change, applied in request order.
+#[derive(Debug, Clone, PartialEq)]
+enum MembershipChange {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    RemoveAll,
+    Replace(Vec<String>),
+}
+
+fn not_found(id: &SubteamId) -> ScimError {
+    ScimError::NotFound(format!("Group {id} not found"))
+}
+
+fn uniqueness(display_name: &str) -> ScimError {
+    ScimError::Uniqueness(format!(
+        "a group named {display_name:?} already exists in this team"
+    ))
+}
+
+fn member_values(value: &Value) -> Result<Vec<String>, ScimError> {
+    let items = match value {
+        Value::Array(items) => items.as_slice(),
+        single @ Value::Object(_) => std::slice::from_ref(single),
+        Value::Null => &[],
+        _ => {
+            return Err(ScimError::InvalidValue(
+                "members must be a list of {\"value\": \"<user id>\"} objects".into(),
+            ));
+        }
+    };
+    items
+        .iter()
+        .map(|item| {
+            item.as_object()
+                .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("value")))
+                .and_then(|(_, v)| v.as_str())
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    ScimError::InvalidValue(format!("member {item} has no string value"))
+                })
+        })
+        .collect()
+}
+
+/// Splits a normalized group into its stored JSON (without members) and member ids.
+fn split_members(incoming: Incoming) -> Result<(SubteamWrite, Vec<String>), ScimError> {
+    let mut resource = incoming.resource;
+    let members = match resource.as_object_mut().and_then(|o| o.remove("members")) {
+        Some(value) => member_values(&value)?,
+        None => Vec::new(),
+    };
+    let display_name = resource
+        .get("displayName")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ScimError::InvalidValue("displayName is required".into()))?;
+    let external_id = resource
+        .get("externalId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok((
+        SubteamWrite {
+            display_name,
+            external_id,
+            scim_resource: resource.to_string(),
+        },
+        members,
+    ))
+}
+
+fn require_members_exist(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<(), ScimError> {
+    let found: HashSet<String> = members::existing_ids(tenant, conn, ids)?
+        .into_iter()
+        .collect();
+    let missing: Vec<&String> = ids.iter().filter(|id| !found.contains(*id)).collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ScimError::InvalidValue(format!(
+            "no such user in this team: {}",
+            missing
+                .iter()
+                .map(|id| id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+}
+
+fn apply_membership(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    subteam: &SubteamId,
+    change: &MembershipChange,
+) -> Result<(), ScimError> {
+    match change {
+        MembershipChange::Add(ids) => {
+            require_members_exist(tenant, conn, ids)?;
+            subteams::add_members(tenant, conn, subteam, ids)?;
+        }
+        MembershipChange::Remove(ids) => {
+            subteams::remove_members(tenant, conn, subteam, ids)?;
+        }
+        MembershipChange::RemoveAll => {
+            subteams::remove_all_members(tenant, conn, subteam)?;
+        }
+        MembershipChange::Replace(ids) => {
+            require_members_exist(tenant, conn, ids)?;
+            subteams::remove_all_members(tenant, conn, subteam)?;
+            subteams::add_members(tenant, conn, subteam, ids)?;
+        }
+    }
+    Ok(())
+}
+
+fn load_members(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    subteam: &SubteamId,
+) -> Result<Vec<(String, Option<String>)>, ScimError> {
+    let mut all = Vec::new();
+    loop {
+        let after = all
+            .last()
+            .map(|(id, _): &(String, Option<String>)| id.clone());
+        let page = subteams::members_page(tenant, conn, subteam, after.as_deref(), MEMBER_PAGE)?;
+        let done = page.len() < MEMBER_PAGE;
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
+pub fn get(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &SubteamId,
+    with_members: bool,
+) -> Result<StoredGroup, ScimError> {
+    let row = subteams::find(tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+    let members = with_members
+        .then(|| load_members(tenant, conn, id))
+        .transpose()?;
+    Ok(StoredGroup { row, members })
+}
+
+fn map_unique(display_name: &str) -> impl Fn(crate::store::StoreError) -> ScimError + '_ {
+    move |e| {
+        if e.is_unique_violation() {
+            uniqueness(display_name)
+        } else {
+            e.into()
+        }
+    }
+}
+
+pub fn create(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    incoming: Incoming,
+) -> Result<StoredGroup, ScimError> {
+    let (write, member_ids) = split_members(incoming)?;
+    let id = SubteamId::random();
+    write_transaction(conn, |conn| {
+        subteams::insert(tenant, conn, &id, &write).map_err(map_unique(&write.display_name))?;
+        apply_membership(tenant, conn, &id, &MembershipChange::Add(member_ids))
+    })?;
+    get(tenant, conn, &id, true)
+}
+
+fn check_version(current: &SubteamRow, if_match: Option<&str>) -> Result<(), ScimError> {
+    match if_match {
+        Some(expected) if expected.trim() != "*" && expected.trim() != etag(current.version) => {
+            Err(ScimError::PreconditionFailed)
+        }
+        _ => Ok(()),
+    }
+}
+
+pub fn replace(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &SubteamId,
+    if_match: Option<&str>,
+    incoming: Incoming,
+) -> Result<StoredGroup, ScimError> {
+    let (write, member_ids) = split_members(incoming)?;
+    write_transaction(conn, |conn| {
+        let current = subteams::find(tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+        check_version(&current, if_match)?;
+        subteams::update(tenant, conn, &current, &write)
+            .map_err(map_unique(&write.display_name))?;
+        apply_membership(tenant, conn, id, &MembershipChange::Replace(member_ids))
+    })?;
+    get(tenant, conn, id, true)
+}
+
+fn is_members_path(path: &AttrPath) -> bool {
+    path.name.eq_ignore_ascii_case("members")
+        && path
+            .urn
+            .as_deref()
+            .is_none_or(|urn| urn.eq_ignore_ascii_case(schema::GROUP_URN))
+}
+
+/// Ids named by a `members[value eq "…"]` filter (or an `or` of them).
+fn filtered_ids(filter: &Filter) -> Result<Vec<String>, ScimError> {
+    match filter {
+        Filter::Compare(path, CompareOp::Eq, CompValue::Str(id))
+            if path.name.eq_ignore_ascii_case("value") && path.sub_attr.is_none() =>
+        {
+            Ok(vec![id.clone()])
+        }
+        Filter::Or(a, b) => {
+            let mut ids = filtered_ids(a)?;
+            ids.extend(filtered_ids(b)?);
+            Ok(ids)
+        }
+        _ => Err(ScimError::InvalidFilter(
+            "members can be selected by value eq \"<id>\" (optionally or-ed)".into(),
+        )),
+    }
+}
+
+fn membership_change(op: &PatchOp) -> Result<MembershipChange, ScimError> {
+    let filter = op.path.as_ref().and_then(|p| p.value_filter.as_ref());
+    Ok(match (op.op, filter, &op.value) {
+        (PatchOpKind::Add, None, Some(value)) => MembershipChange::Add(member_values(value)?),
+        (PatchOpKind::Replace, None, Some(value)) => {
+            MembershipChange::Replace(member_values(value)?)
+        }
+        (PatchOpKind::Remove, Some(filter), _) => MembershipChange::Remove(filtered_ids(filter)?),
+        // Entra removes members by listing them in `value`.
+        (PatchOpKind::Remove, None, Some(value)) if !value.is_null() => {
+            MembershipChange::Remove(member_values(value)?)
+        }
+        (PatchOpKind::Remove, None, _) => MembershipChange::RemoveAll,
+        _ => {
+            return Err(ScimError::InvalidPath(
+                "unsupported operation on members".into(),
+            ));
+        }
+    })
+}
+
+/// Separates membership operations from the rest, keeping request order
+/// within each; a no-path value object loses its `members` key to a
+/// membership change of the same op.
+fn split_ops(ops: &[PatchOp]) -> Result<(Vec<MembershipChange>, Vec<PatchOp>), ScimError> {
+    let mut changes = Vec::new();
+    let mut others = Vec::new();
+    for op in ops {
+        match (&op.path, &op.value) {
+            (Some(path), _) if is_members_path(&path.attr) => {
+                if path.sub_attr.is_some() {
+                    return Err(ScimError::InvalidPath(
+                        "member sub-attributes are read-only".into(),
+                    ));
+                }
+                changes.push(membership_change(op)?);
+            }
+            (None, Some(Value::Object(map))) => {
+                let (members, rest): (Map<String, Value>, Map<String, Value>) = map
+                    .clone()
+                    .into_iter()
+                    .partition(|(k, _)| k.eq_ignore_ascii_case("members"));
+                if let Some(value) = members.into_values().next() {
+                    changes.push(membership_change(&PatchOp {
+                        op: op.op,
+                        path: None,
+                        value: Some(value),
+                    })?);
+                }
+                if !rest.is_empty() {
+                    others.push(PatchOp {
+                        op: op.op,
+                        path: None,
+                        value: Some(Value::Object(rest)),
+                    });
+                }
+            }
+            _ => others.push(op.clone()),
+        }
+    }
+    Ok((changes, others))
+}
+
+/// PATCH: attribute ops through the JSON engine, membership ops as deltas;
+/// one transaction, all or nothing.
+pub fn patch(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &SubteamId,
+    if_match: Option<&str>,
+    ops: &[PatchOp],
+) -> Result<SubteamRow, ScimError> {
+    let (changes, attribute_ops) = split_ops(ops)?;
+    write_transaction(conn, |conn| {
+        let current = subteams::find(tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+        check_version(&current, if_match)?;
+        if attribute_ops.is_empty() {
+            subteams::touch(tenant, conn, &current)?;
+        } else {
+            let stored: Value =
+                serde_json::from_str(&current.scim_resource).map_err(ScimError::internal)?;
+            let patched = patch::apply(KIND, &stored, &attribute_ops)?;
+            let (write, _) = split_members(resource::normalize(KIND, patched)?)?;
+            subteams::update(tenant, conn, &current, &write)
+                .map_err(map_unique(&write.display_name))?;
+        }
+        for change in &changes {
+            apply_membership(tenant, conn, id, change)?;
+        }
+        subteams::find(tenant, conn, id)?.ok_or_else(|| not_found(id))
+    })
+}
+
+pub fn delete(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &SubteamId,
+    if_match: Option<&str>,
+) -> Result<(), ScimError> {
+    write_transaction(conn, |conn| {
+        let current = subteams::find(tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+        check_version(&current, if_match)?;
+        subteams::delete(tenant, conn, id)?;
+        Ok(())
+    })
+}
+
+fn mentions_members(filter: &Filter) -> bool {
+    match filter {
+        Filter::And(a, b) | Filter::Or(a, b) => mentions_members(a) || mentions_members(b),
+        Filter::Not(inner) => mentions_members(inner),
+        Filter::Present(path) | Filter::Compare(path, ..) | Filter::ValuePath(path, _) => {
+            is_members_path(path)
+        }
+    }
+}
+
+pub struct Listed {
+    pub total: usize,
+    pub groups: Vec<StoredGroup>,
+}
+
+pub fn list(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    filter: Option<&Filter>,
+    page: Page,
+    with_members: bool,
+    base_url: &str,
+) -> Result<Listed, ScimError> {
+    let plan = filter.map(|f| query::plan(KIND, f));
+    let condition = plan.as_ref().and_then(|p| p.condition.as_ref());
+    let (total, rows) = match (filter, plan.as_ref()) {
+        (Some(filter), Some(plan)) if !plan.exact => {
+            let mut matching = Vec::new();
+            let needs_members = mentions_members(filter);
+            for row in subteams::page(tenant, conn, condition, 0, usize::MAX)? {
+                let id = row.subteam_id();
+                // Only load members when the filter could be about them.
+                let members = needs_members
+                    .then(|| load_members(tenant, conn, &id))
+                    .transpose()?;
+                let group = StoredGroup { row, members };
+                if filter_eval::matches(KIND, filter, &group.to_scim(base_url)) {
+                    matching.push(group.row);
+                }
+            }
+            let total = matching.len();
+            let rows: Vec<SubteamRow> = matching
+                .into_iter()
+                .skip(page.offset())
+                .take(page.count)
+                .collect();
+            (total, rows)
+        }
+        _ => (
+            subteams::count(tenant, conn, condition)?,
+            subteams::page(tenant, conn, condition, page.offset(), page.count)?,
+        ),
+    };
+    let groups = rows
+        .into_iter()
+        .map(|row| {
+            let members = with_members
+                .then(|| load_members(tenant, conn, &row.subteam_id()))
+                .transpose()?;
+            Ok(StoredGroup { row, members })
+        })
+        .collect::<Result<_, ScimError>>()?;
+    Ok(Listed { total, groups })
+}

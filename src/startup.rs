@@ -1,0 +1,70 @@
+//! Builds the actix application; used by `scimd serve` and by the tests.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::http::auth::{AuthSettings, Authenticator};
+use crate::http::state::{AppState, Db};
+use crate::http::{self, error, metrics};
+use crate::scim::ScimError;
+use crate::store;
+
+/// Largest request body accepted (a bulk request is the biggest legitimate one).
+pub const MAX_PAYLOAD_BYTES: usize = 2 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub bind: String,
+    pub database_url: String,
+    pub pool_size: u32,
+    pub workers: usize,
+    pub auth: AuthSettings,
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+impl Application {
+    pub fn build(config: &ServerConfig) -> anyhow::Result<Application> {
+        let pool = store::db::connect(&config.database_url, config.pool_size)?;
+        let (prometheus, gauges) = metrics::build()?;
+        let db = Db::new(pool, Arc::new(gauges));
+        let state = web::Data::new(AppState {
+            auth: Authenticator::new(db.clone(), config.auth),
+            db,
+        });
+        let listener = TcpListener::bind(&config.bind)?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(prometheus.clone())
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(MAX_PAYLOAD_BYTES))
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ScimError::BadRequest(format!("malformed query string: {err}")).into()
+                }))
+                .configure(http::routes)
+                .default_service(web::to(error::not_found))
+        })
+        .workers(config.workers)
+        .listen(listener)?
+        .run();
+        Ok(Application { server, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
