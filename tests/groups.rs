@@ -1,0 +1,329 @@
+//! SCIM Groups over HTTP on both backends (issue: Groups → subteams).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{GROUP_SCHEMA, TestApp, assert_scim_error, json, patch_body, resources};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn member_ids(app: &TestApp, group: &str) -> Vec<String> {
+    let (status, body) = json(app.get(&format!("/Groups/{group}")).await).await;
+    assert_eq!(status, 200, "{body}");
+    let mut ids: Vec<String> = body
+        .get("members")
+        .and_then(Value::as_array)
+        .map(|members| {
+            members
+                .iter()
+                .map(|m| m["value"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+fn sorted(ids: &[&String]) -> Vec<String> {
+    let mut ids: Vec<String> = ids.iter().map(|s| (*s).clone()).collect();
+    ids.sort();
+    ids
+}
+
+async fn patch_group(app: &TestApp, group: &str, operations: Value) -> (u16, Value) {
+    json(
+        app.patch(&format!("/Groups/{group}"), &patch_body(operations))
+            .await,
+    )
+    .await
+}
+
+async fn create_get_and_the_users_groups_view(app: TestApp) {
+    let ann = app.create_user("ann@example.com").await;
+    let response = app
+        .post(
+            "/Groups",
+            &json!({"schemas": [GROUP_SCHEMA], "displayName": "Sales", "externalId": "okta-g1",
+                    "members": [{"value": ann}]}),
+        )
+        .await;
+    assert!(response.headers().contains_key("etag"));
+    let (status, group) = json(response).await;
+    assert_eq!(status, 201, "{group}");
+    let id = group["id"].as_str().unwrap();
+    assert_eq!(group["meta"]["resourceType"], "Group");
+    assert_eq!(group["meta"]["location"], app.url(&format!("/Groups/{id}")));
+    assert_eq!(group["externalId"], "okta-g1");
+    assert_eq!(
+        group["members"],
+        json!([{"value": ann, "$ref": app.url(&format!("/Users/{ann}")), "type": "User",
+                "display": "ann@example.com"}])
+    );
+    let (_, user) = json(app.get(&format!("/Users/{ann}")).await).await;
+    assert_eq!(
+        user["groups"],
+        json!([{"value": id, "display": "Sales", "$ref": app.url(&format!("/Groups/{id}")),
+                "type": "direct"}])
+    );
+}
+
+async fn display_name_is_unique_case_insensitively(app: TestApp) {
+    app.create_group("Engineering", &[]).await;
+    let (status, body) = json(
+        app.post(
+            "/Groups",
+            &json!({"schemas": [GROUP_SCHEMA], "displayName": "ENGINEERING"}),
+        )
+        .await,
+    )
+    .await;
+    assert_scim_error(status, &body, 409, Some("uniqueness"));
+}
+
+async fn unknown_member_ids_are_refused_and_nothing_is_applied(app: TestApp) {
+    let ann = app.create_user("ann@example.com").await;
+    let (status, body) = json(
+        app.post(
+            "/Groups",
+            &json!({"schemas": [GROUP_SCHEMA], "displayName": "Ghosts",
+                    "members": [{"value": ann}, {"value": "no-such-user"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+    assert!(body["detail"].as_str().unwrap().contains("no-such-user"));
+    let (_, list) = json(app.get("/Groups").await).await;
+    assert_eq!(list["totalResults"], 0, "no half-created group");
+
+    let group = app.create_group("Real", &[]).await;
+    let (status, body) = patch_group(
+        &app,
+        &group,
+        json!([
+            {"op": "replace", "value": {"displayName": "Renamed"}},
+            {"op": "add", "path": "members", "value": [{"value": ann}, {"value": "missing"}]},
+        ]),
+    )
+    .await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+    let (_, after) = json(app.get(&format!("/Groups/{group}")).await).await;
+    assert_eq!(after["displayName"], "Real", "the whole PATCH is atomic");
+    assert!(after.get("members").is_none());
+}
+
+async fn every_membership_patch_form_okta_and_entra_send(app: TestApp) {
+    let a = app.create_user("a@example.com").await;
+    let b = app.create_user("b@example.com").await;
+    let c = app.create_user("c@example.com").await;
+    let group = app.create_group("Team", &[]).await;
+
+    let (status, _) = patch_group(
+        &app,
+        &group,
+        json!([{"op": "add", "path": "members", "value": [{"value": a}, {"value": b}]}]),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(member_ids(&app, &group).await, sorted(&[&a, &b]));
+
+    // Adding an existing member is a no-op, not an error.
+    let (status, _) = patch_group(
+        &app,
+        &group,
+        json!([{"op": "Add", "path": "members", "value": [{"value": a}]}]),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(member_ids(&app, &group).await, sorted(&[&a, &b]));
+
+    let (status, _) = patch_group(
+        &app,
+        &group,
+        json!([{"op": "remove", "path": format!("members[value eq \"{a}\"]")}]),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(member_ids(&app, &group).await, sorted(&[&b]));
+
+    // Entra: remove by value array.
+    let (status, _) = patch_group(
+        &app,
+        &group,
+        json!([{"op": "Remove", "path": "members", "value": [{"value": b}]}]),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert!(member_ids(&app, &group).await.is_empty());
+
+    let (status, _) = patch_group(
+        &app,
+        &group,
+        json!([{"op": "Replace", "path": "members", "value": [{"value": b}, {"value": c}]}]),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(member_ids(&app, &group).await, sorted(&[&b, &c]));
+
+    let (status, _) = patch_group(&app, &group, json!([{"op": "remove", "path": "members"}])).await;
+    assert_eq!(status, 204);
+    assert!(member_ids(&app, &group).await.is_empty());
+
+    // Several ops in one request, applied in order.
+    let (status, _) = patch_group(
+        &app,
+        &group,
+        json!([
+            {"op": "add", "path": "members", "value": [{"value": a}, {"value": b}, {"value": c}]},
+            {"op": "remove", "path": format!("members[value eq \"{b}\"]")},
+        ]),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(member_ids(&app, &group).await, sorted(&[&a, &c]));
+}
+
+async fn rename_by_no_path_replace_and_okta_value_object(app: TestApp) {
+    let group = app.create_group("Old", &[]).await;
+    let (status, _) = patch_group(
+        &app,
+        &group,
+        json!([{"op": "replace", "value": {"id": group, "displayName": "New"}}]),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, body) = json(app.get(&format!("/Groups/{group}")).await).await;
+    assert_eq!(body["displayName"], "New");
+    assert_eq!(body["id"], group.as_str());
+    let (status, body) = json(
+        app.patch(
+            &format!("/Groups/{group}?excludedAttributes=members"),
+            &patch_body(json!([{"op": "Replace", "path": "displayName", "value": "Newer"}])),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "asking for attributes gets the resource back");
+    assert_eq!(body["displayName"], "Newer");
+}
+
+async fn put_replaces_attributes_and_members(app: TestApp) {
+    let a = app.create_user("a@example.com").await;
+    let b = app.create_user("b@example.com").await;
+    let group = app.create_group("G", &[&a]).await;
+    let (status, body) = json(
+        app.put(
+            &format!("/Groups/{group}"),
+            &json!({"schemas": [GROUP_SCHEMA], "displayName": "G2", "members": [{"value": b}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["displayName"], "G2");
+    assert_eq!(member_ids(&app, &group).await, vec![b]);
+}
+
+async fn deleting_a_group_keeps_its_members(app: TestApp) {
+    let a = app.create_user("a@example.com").await;
+    let group = app.create_group("Doomed", &[&a]).await;
+    assert_eq!(app.delete(&format!("/Groups/{group}")).await.status(), 204);
+    let (status, body) = json(app.get(&format!("/Groups/{group}")).await).await;
+    assert_scim_error(status, &body, 404, None);
+    let (status, user) = json(app.get(&format!("/Users/{a}")).await).await;
+    assert_eq!(status, 200);
+    assert!(user.get("groups").is_none(), "{user}");
+}
+
+async fn deprovisioned_users_leave_every_subteam(app: TestApp) {
+    let a = app.create_user("a@example.com").await;
+    let b = app.create_user("b@example.com").await;
+    let one = app.create_group("One", &[&a, &b]).await;
+    let two = app.create_group("Two", &[&a]).await;
+    assert_eq!(app.delete(&format!("/Users/{a}")).await.status(), 204);
+    assert_eq!(member_ids(&app, &one).await, vec![b.clone()]);
+    assert!(member_ids(&app, &two).await.is_empty());
+    // Deactivation through `active: false` also leaves the subteams.
+    let (status, _) = json(
+        app.patch(
+            &format!("/Users/{b}"),
+            &patch_body(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(member_ids(&app, &one).await.is_empty());
+}
+
+async fn lists_filter_by_display_name_and_skip_members_when_excluded(app: TestApp) {
+    let a = app.create_user("a@example.com").await;
+    let sales = app.create_group("Sales", &[&a]).await;
+    app.create_group("Support", &[]).await;
+    let (status, list) = json(
+        app.get("/Groups?filter=displayName%20eq%20%22sales%22&excludedAttributes=members")
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    let found = resources(&list);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["id"], sales.as_str());
+    assert!(found[0].get("members").is_none());
+    let (_, by_member) = json(
+        app.get(&format!("/Groups?filter=members.value%20eq%20%22{a}%22"))
+            .await,
+    )
+    .await;
+    assert_eq!(by_member["totalResults"], 1);
+    let (_, all) = json(app.get("/Groups").await).await;
+    assert_eq!(all["totalResults"], 2);
+    assert_eq!(resources(&all)[0]["members"][0]["value"], a.as_str());
+}
+
+async fn another_tenants_groups_and_users_are_not_found(app: TestApp) {
+    let foreign_user = {
+        let other = app.tenant_with_token("globex");
+        let (status, body) = json(
+            app.request_as(
+                &other,
+                Method::POST,
+                "/Users",
+                Some(&common::user_body("x@globex.example")),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 201);
+        let group = app.create_group("Mine", &[]).await;
+        let (status, body_get) = json(
+            app.request_as(&other, Method::GET, &format!("/Groups/{group}"), None)
+                .await,
+        )
+        .await;
+        assert_scim_error(status, &body_get, 404, None);
+        body["id"].as_str().unwrap().to_owned()
+    };
+    let (status, body) = json(
+        app.post(
+            "/Groups",
+            &json!({"schemas": [GROUP_SCHEMA], "displayName": "Sneaky", "members": [{"value": foreign_user}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+}
+
+on_both_backends!(
+    create_get_and_the_users_groups_view,
+    display_name_is_unique_case_insensitively,
+    unknown_member_ids_are_refused_and_nothing_is_applied,
+    every_membership_patch_form_okta_and_entra_send,
+    rename_by_no_path_replace_and_okta_value_object,
+    put_replaces_attributes_and_members,
+    deleting_a_group_keeps_its_members,
+    deprovisioned_users_leave_every_subteam,
+    lists_filter_by_display_name_and_skip_members_when_excluded,
+    another_tenants_groups_and_users_are_not_found,
+);
