@@ -1,0 +1,297 @@
+//! Scale benchmark (a bench binary, not a test): `cargo bench --bench scale`.
+//!
+//! Seeds a tenant through the service layer, then measures over real HTTP:
+//! - one-member PATCH add/remove on a 100k-member group vs a 10-member group;
+//! - `userName eq` lookups per second at the seeded user count;
+//! - paging through every user with `count=100` by index.
+//!
+//! `SCALE_USERS` (default 100000) and `SCALE_DATABASE_URL` (default: a temp
+//! SQLite file; a `postgres://` URL benchmarks PostgreSQL, whose database
+//! must be empty) change the setup.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use reqwest::Client;
+use scimd::admin;
+use scimd::http::auth::AuthSettings;
+use scimd::scim::ids::TenantId;
+use scimd::scim::resource::normalize;
+use scimd::scim::schema::ResourceKind;
+use scimd::service::{groups, users};
+use scimd::startup::{Application, ServerConfig};
+use scimd::store::db;
+use serde_json::{Value, json};
+
+fn user(i: usize) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": format!("user{i:06}@example.com"),
+        "name": {"givenName": "User", "familyName": format!("{i}")},
+        "emails": [{"value": format!("user{i:06}@example.com"), "type": "work", "primary": true}],
+        "title": "Engineer",
+    })
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[index]
+}
+
+fn report(label: &str, samples: &mut [Duration]) -> Duration {
+    let median = percentile(samples, 0.5);
+    println!(
+        "{label:<46} median {:>8.3} ms   p95 {:>8.3} ms   (n={})",
+        median.as_secs_f64() * 1e3,
+        percentile(samples, 0.95).as_secs_f64() * 1e3,
+        samples.len()
+    );
+    median
+}
+
+struct Bench {
+    client: Client,
+    base: String,
+    token: String,
+}
+
+impl Bench {
+    async fn patch_group(&self, group: &str, operation: Value) -> Duration {
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [operation],
+        });
+        let started = Instant::now();
+        let response = self
+            .client
+            .patch(format!("{}/Groups/{group}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        response.bytes().await.unwrap();
+        assert_eq!(status, 204);
+        started.elapsed()
+    }
+
+    /// Adds then removes `member`, `rounds` times; (add, remove) samples.
+    async fn add_remove(
+        &self,
+        group: &str,
+        member: &str,
+        rounds: usize,
+    ) -> (Vec<Duration>, Vec<Duration>) {
+        let mut adds = Vec::with_capacity(rounds);
+        let mut removes = Vec::with_capacity(rounds);
+        for _ in 0..rounds {
+            adds.push(
+                self.patch_group(
+                    group,
+                    json!({"op": "add", "path": "members", "value": [{"value": member}]}),
+                )
+                .await,
+            );
+            removes.push(
+                self.patch_group(
+                    group,
+                    json!({"op": "remove", "path": format!("members[value eq \"{member}\"]")}),
+                )
+                .await,
+            );
+        }
+        (adds, removes)
+    }
+}
+
+#[actix_web::main]
+async fn main() {
+    let total: usize = std::env::var("SCALE_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let scratch = tempfile::tempdir().unwrap();
+    let database_url = std::env::var("SCALE_DATABASE_URL")
+        .unwrap_or_else(|_| scratch.path().join("bench.db").display().to_string());
+    let pool = db::connect(&database_url, 4).unwrap();
+    let (tenant, token) = {
+        let conn = &mut *pool.get().unwrap();
+        let row = admin::create_tenant(conn, "bench").unwrap();
+        let token = admin::issue_token(conn, &row.tenant_id(), "bench")
+            .unwrap()
+            .1;
+        (row.tenant_id(), token)
+    };
+
+    println!(
+        "backend: {}",
+        if database_url.starts_with("postgres") {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
+    let seeding = Instant::now();
+    let ids = seed_users(&pool, &tenant, total);
+    println!(
+        "seeded {total} users in {:.1} s",
+        seeding.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let big = seed_group(&pool, &tenant, "everyone", &ids);
+    let small = seed_group(&pool, &tenant, "ten", &ids[..10]);
+    println!(
+        "seeded groups of {} and 10 members in {:.1} s",
+        ids.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let app = Application::build(&ServerConfig {
+        bind: "127.0.0.1:0".into(),
+        database_url: database_url.clone(),
+        pool_size: 8,
+        workers: 2,
+        auth: AuthSettings::default(),
+    })
+    .unwrap();
+    let bench = Bench {
+        client: Client::new(),
+        base: format!("http://127.0.0.1:{}/api/external/scim", app.port()),
+        token,
+    };
+    actix_web::rt::spawn(app.run_until_stopped());
+
+    // A member outside both groups, added and removed again each round.
+    let outsider = users::create(
+        &tenant,
+        &mut pool.get().unwrap(),
+        normalize(ResourceKind::User, user(total)).unwrap(),
+    )
+    .unwrap()
+    .row
+    .id;
+    bench.add_remove(&small, &outsider, 20).await; // warm-up
+    let rounds = 200;
+    let (mut big_add, mut big_remove) = bench.add_remove(&big, &outsider, rounds).await;
+    let (mut small_add, mut small_remove) = bench.add_remove(&small, &outsider, rounds).await;
+    println!("\n== group membership PATCH (HTTP round trip) ==");
+    let a_big = report(
+        &format!("add one member, {}-member group", ids.len()),
+        &mut big_add,
+    );
+    let a_small = report("add one member, 10-member group", &mut small_add);
+    let r_big = report(
+        &format!("remove one member, {}-member group", ids.len()),
+        &mut big_remove,
+    );
+    let r_small = report("remove one member, 10-member group", &mut small_remove);
+    println!(
+        "big/small ratio of medians: add {:.2}, remove {:.2}",
+        a_big.as_secs_f64() / a_small.as_secs_f64(),
+        r_big.as_secs_f64() / r_small.as_secs_f64()
+    );
+
+    println!("\n== userName eq lookups ==");
+    lookups(&bench, total, Duration::from_secs(10), 8).await;
+
+    println!("\n== paging all users, count=100, by startIndex ==");
+    let started = Instant::now();
+    let mut seen = 0;
+    let mut start_index = 1;
+    loop {
+        let page: Value = bench
+            .client
+            .get(format!(
+                "{}/Users?startIndex={start_index}&count=100",
+                bench.base
+            ))
+            .bearer_auth(&bench.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let got = page["Resources"].as_array().map_or(0, Vec::len);
+        if got == 0 {
+            break;
+        }
+        seen += got;
+        start_index += got;
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "{seen} users in {:.1} s ({:.0} pages/s)",
+        elapsed.as_secs_f64(),
+        seen as f64 / 100.0 / elapsed.as_secs_f64()
+    );
+}
+
+fn seed_users(pool: &db::DbPool, tenant: &TenantId, total: usize) -> Vec<String> {
+    let conn = &mut *pool.get().unwrap();
+    (0..total)
+        .map(|i| {
+            users::create(
+                tenant,
+                conn,
+                normalize(ResourceKind::User, user(i)).unwrap(),
+            )
+            .unwrap()
+            .row
+            .id
+        })
+        .collect()
+}
+
+fn seed_group(pool: &db::DbPool, tenant: &TenantId, name: &str, members: &[String]) -> String {
+    let members: Vec<Value> = members.iter().map(|id| json!({"value": id})).collect();
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": name,
+        "members": members,
+    });
+    let conn = &mut *pool.get().unwrap();
+    groups::create(tenant, conn, normalize(ResourceKind::Group, body).unwrap())
+        .unwrap()
+        .row
+        .id
+}
+
+async fn lookups(bench: &Bench, total: usize, duration: Duration, concurrency: usize) {
+    let deadline = Instant::now() + duration;
+    let workers = (0..concurrency).map(|w| {
+        let client = bench.client.clone();
+        let base = bench.base.clone();
+        let token = bench.token.clone();
+        async move {
+            let mut done = 0usize;
+            let mut i = w * 7919;
+            while Instant::now() < deadline {
+                i = (i + 104_729) % total;
+                let filter = format!("userName eq \"USER{i:06}@example.com\"");
+                let page: Value = client
+                    .get(format!("{base}/Users"))
+                    .query(&[("filter", filter.as_str())])
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                assert_eq!(page["totalResults"], 1, "{filter}");
+                done += 1;
+            }
+            done
+        }
+    });
+    let started = Instant::now();
+    let done: usize = futures::future::join_all(workers).await.into_iter().sum();
+    println!(
+        "{done} lookups in {:.1} s with {concurrency} concurrent clients: {:.0} lookups/s",
+        started.elapsed().as_secs_f64(),
+        done as f64 / started.elapsed().as_secs_f64()
+    );
+}
