@@ -1,0 +1,143 @@
+"""Starts a real `scimd` (release binary) per test module and backend.
+
+SQLite runs always; PostgreSQL runs when 127.0.0.1:5432 answers (a fresh
+schema per server) and is required when CI=true or SCIMD_REQUIRE_POSTGRES is set.
+"""
+
+import os
+import pathlib
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+import requests
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BINARY = os.environ.get("SCIMD_BIN", str(ROOT / "target" / "release" / "scimd"))
+POSTGRES_URL = os.environ.get("SCIMD_TEST_POSTGRES_URL", "postgres://127.0.0.1:5432/test")
+PREFIX = "/api/external/scim"
+
+
+def postgres_required():
+    return os.environ.get("CI") == "true" or "SCIMD_REQUIRE_POSTGRES" in os.environ
+
+
+def postgres_reachable():
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def psql(sql):
+    subprocess.run(["psql", POSTGRES_URL, "-q", "-c", sql], check=True, capture_output=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One running scimd with tenant `acme` and a token for it."""
+
+    def __init__(self, database_url):
+        self.database_url = database_url
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.cli("tenant", "create", "acme")
+        self.token = self.cli("token", "issue", "--tenant", "acme", "--label", "conformance").strip()
+        self.log = tempfile.NamedTemporaryFile(prefix="scimd-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(
+            [BINARY, "--database-url", database_url, "serve", "--bind", f"127.0.0.1:{self.port}",
+             "--log-format", "json"],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                if requests.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError(f"scimd did not start; log in {self.log.name}")
+        self.session = self.client(self.token)
+
+    def cli(self, *args):
+        return subprocess.run(
+            [BINARY, "--database-url", self.database_url, *args],
+            check=True, capture_output=True, text=True,
+        ).stdout
+
+    def client(self, token):
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        return session
+
+    def url(self, path, prefix=PREFIX):
+        return f"{self.base}{prefix}{path}"
+
+    def member_card(self, member_id):
+        """The card the product shows, through `scimd member show`."""
+        import json
+
+        return json.loads(self.cli("member", "show", "--tenant", "acme", member_id))["card"]
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def backends():
+    params = [pytest.param("sqlite", id="sqlite")]
+    if postgres_reachable():
+        params.append(pytest.param("postgres", id="postgres"))
+    elif postgres_required():
+        raise RuntimeError(f"PostgreSQL at {POSTGRES_URL} is required but unreachable")
+    else:
+        print(f"\n*** PostgreSQL at {POSTGRES_URL} unreachable: PostgreSQL conformance runs SKIPPED ***")
+    return params
+
+
+@pytest.fixture(scope="module", params=backends())
+def server(request):
+    if request.param == "sqlite":
+        directory = tempfile.mkdtemp(prefix="scimd-conformance-")
+        database_url = os.path.join(directory, "scimd.db")
+        schema = None
+    else:
+        schema = f"conf_{uuid.uuid4().hex}"
+        psql(f"CREATE SCHEMA {schema}")
+        database_url = f"{POSTGRES_URL}?options=-c%20search_path%3D{schema}"
+    started = Server(database_url)
+    yield started
+    started.stop()
+    if schema:
+        psql(f"DROP SCHEMA {schema} CASCADE")
+
+
+SCIM_JSON = "application/scim+json"
+USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+LIST_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
+
+def scim(response, status):
+    """Asserts status and SCIM content type; returns the JSON body (or None)."""
+    assert response.status_code == status, f"{response.status_code}: {response.text}"
+    if not response.content:
+        return None
+    assert response.headers["content-type"] == SCIM_JSON, response.headers
+    return response.json()
+
+
+def unique(name):
+    return f"{name}-{uuid.uuid4().hex[:8]}"
