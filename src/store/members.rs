@@ -1,0 +1,388 @@
+//! Members (SCIM Users), their cards, card links and the email index. A SCIM
+//! write changes all of them in the caller's one transaction.
+
+use diesel::prelude::*;
+
+use crate::scim::card::CardFields;
+use crate::scim::ids::{MemberId, TenantId};
+use crate::scim::query::Condition;
+use crate::scim::time;
+use crate::store::Db;
+use crate::store::StoreError;
+use crate::store::db::{DbConnection, on_concrete_connection};
+use crate::store::filter::member_condition;
+use crate::store::schema::{card_links, cards, member_emails, members, subteam_members};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = members)]
+pub struct MemberRow {
+    pub seq: i64,
+    pub id: String,
+    pub tenant_id: String,
+    pub user_name: Option<String>,
+    pub user_name_lower: Option<String>,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub active: bool,
+    pub scim_resource: Option<String>,
+    pub password_hash: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i64,
+    pub deprovisioned_at: Option<String>,
+}
+
+impl MemberRow {
+    pub fn member_id(&self) -> MemberId {
+        MemberId::from_string(self.id.clone())
+    }
+}
+
+/// What one SCIM create or replace sets.
+#[derive(Debug, Clone)]
+pub struct MemberWrite {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub active: bool,
+    /// The canonical SCIM resource as the client sent it (JSON text).
+    pub scim_resource: String,
+    /// `None` keeps the stored hash (a PUT without `password`).
+    pub password_hash: Option<String>,
+    pub emails: Vec<String>,
+    pub card: CardFields,
+}
+
+/// Members the SCIM API can see: provisioned and not deleted through SCIM.
+fn visible(tenant: &TenantId) -> members::BoxedQuery<'_, Db> {
+    members::table
+        .filter(members::tenant_id.eq(tenant.as_str()))
+        .filter(members::deprovisioned_at.is_null())
+        .filter(members::scim_resource.is_not_null())
+        .into_boxed()
+}
+
+pub fn find(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+) -> Result<Option<MemberRow>, StoreError> {
+    Ok(visible(tenant)
+        .filter(members::id.eq(id.as_str()))
+        .select(MemberRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Which of `ids` are visible members of the tenant (for group membership checks).
+pub fn existing_ids(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    // Bounded IN lists keep every statement under SQLite's variable limit.
+    for chunk in ids.chunks(500) {
+        found.extend(
+            visible(tenant)
+                .filter(members::id.eq_any(chunk))
+                .select(members::id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+pub fn insert(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+    write: &MemberWrite,
+) -> Result<MemberRow, StoreError> {
+    let now = time::now();
+    diesel::insert_into(members::table)
+        .values((
+            members::id.eq(id.as_str()),
+            members::tenant_id.eq(tenant.as_str()),
+            members::user_name.eq(&write.user_name),
+            members::user_name_lower.eq(write.user_name.to_lowercase()),
+            members::external_id.eq(&write.external_id),
+            members::display_name.eq(&write.display_name),
+            members::active.eq(write.active),
+            members::scim_resource.eq(&write.scim_resource),
+            members::password_hash.eq(&write.password_hash),
+            members::created_at.eq(&now),
+            members::updated_at.eq(&now),
+            members::version.eq(1_i64),
+        ))
+        .execute(conn)?;
+    replace_emails(tenant, conn, id, &write.emails)?;
+    write_card(tenant, conn, id, &write.card, &now)?;
+    find(tenant, conn, id)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
+}
+
+/// Replaces the member's SCIM view and projection; bumps the version.
+pub fn update(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    current: &MemberRow,
+    write: &MemberWrite,
+) -> Result<MemberRow, StoreError> {
+    let id = current.member_id();
+    let now = time::now();
+    let password_hash = write
+        .password_hash
+        .as_ref()
+        .or(current.password_hash.as_ref());
+    diesel::update(
+        members::table
+            .filter(members::tenant_id.eq(tenant.as_str()))
+            .filter(members::id.eq(id.as_str())),
+    )
+    .set((
+        members::user_name.eq(&write.user_name),
+        members::user_name_lower.eq(write.user_name.to_lowercase()),
+        members::external_id.eq(&write.external_id),
+        members::display_name.eq(&write.display_name),
+        members::active.eq(write.active),
+        members::scim_resource.eq(&write.scim_resource),
+        members::password_hash.eq(password_hash),
+        members::updated_at.eq(&now),
+        members::version.eq(current.version + 1),
+    ))
+    .execute(conn)?;
+    replace_emails(tenant, conn, &id, &write.emails)?;
+    write_card(tenant, conn, &id, &write.card, &now)?;
+    if !write.active {
+        remove_from_all_subteams(tenant, conn, &id)?;
+    }
+    find(tenant, conn, &id)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
+}
+
+/// SCIM DELETE in the default (deactivate) mode: the member leaves the team
+/// and its subteams, its data stays, its `userName` is free again.
+pub fn deprovision(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+) -> Result<bool, StoreError> {
+    let now = time::now();
+    let updated = diesel::update(
+        members::table
+            .filter(members::tenant_id.eq(tenant.as_str()))
+            .filter(members::id.eq(id.as_str()))
+            .filter(members::deprovisioned_at.is_null()),
+    )
+    .set((
+        members::active.eq(false),
+        members::deprovisioned_at.eq(&now),
+        members::updated_at.eq(&now),
+    ))
+    .execute(conn)?;
+    if updated == 1 {
+        remove_from_all_subteams(tenant, conn, id)?;
+    }
+    Ok(updated == 1)
+}
+
+fn remove_from_all_subteams(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        subteam_members::table
+            .filter(subteam_members::tenant_id.eq(tenant.as_str()))
+            .filter(subteam_members::member_id.eq(id.as_str())),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+fn replace_emails(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+    emails: &[String],
+) -> Result<(), StoreError> {
+    diesel::delete(member_emails::table.filter(member_emails::member_id.eq(id.as_str())))
+        .execute(conn)?;
+    let rows: Vec<_> = emails
+        .iter()
+        .map(|email| {
+            (
+                member_emails::member_id.eq(id.as_str()),
+                member_emails::tenant_id.eq(tenant.as_str()),
+                member_emails::value_lower.eq(email.to_lowercase()),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        let insert = diesel::insert_into(member_emails::table).values(rows);
+        on_concrete_connection!(conn, |c| insert.execute(c))?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = cards)]
+pub struct CardRow {
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub job_title: Option<String>,
+    pub company: Option<String>,
+    pub department: Option<String>,
+    pub phone: Option<String>,
+    pub location: Option<String>,
+    pub photo_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = card_links)]
+pub struct CardLinkRow {
+    pub kind: String,
+    pub value: String,
+    pub position: i32,
+}
+
+fn write_card(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+    card: &CardFields,
+    now: &str,
+) -> Result<(), StoreError> {
+    let fields = (
+        cards::display_name.eq(&card.display_name),
+        cards::email.eq(&card.email),
+        cards::job_title.eq(&card.job_title),
+        cards::company.eq(&card.company),
+        cards::department.eq(&card.department),
+        cards::phone.eq(&card.phone),
+        cards::location.eq(&card.location),
+        cards::photo_url.eq(&card.photo_url),
+        cards::updated_at.eq(now),
+    );
+    // Update-then-insert: portable across both backends (no ON CONFLICT here).
+    let updated = diesel::update(cards::table.filter(cards::member_id.eq(id.as_str())))
+        .set(fields)
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(cards::table)
+            .values((
+                cards::member_id.eq(id.as_str()),
+                cards::tenant_id.eq(tenant.as_str()),
+                fields,
+            ))
+            .execute(conn)?;
+    }
+    upsert_link(tenant, conn, id, "email", card.email.as_deref())?;
+    upsert_link(tenant, conn, id, "phone", card.phone.as_deref())?;
+    Ok(())
+}
+
+/// Writes into the card's existing link of that kind (e.g. one a template
+/// put there) rather than appending a duplicate; adds one if there is none.
+fn upsert_link(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+    kind: &str,
+    value: Option<&str>,
+) -> Result<(), StoreError> {
+    let Some(value) = value else {
+        return Ok(());
+    };
+    let existing: Option<i64> = card_links::table
+        .filter(card_links::member_id.eq(id.as_str()))
+        .filter(card_links::kind.eq(kind))
+        .order(card_links::position.asc())
+        .select(card_links::seq)
+        .first(conn)
+        .optional()?;
+    match existing {
+        Some(seq) => {
+            diesel::update(card_links::table.filter(card_links::seq.eq(seq)))
+                .set(card_links::value.eq(value))
+                .execute(conn)?;
+        }
+        None => {
+            let last: Option<i32> = card_links::table
+                .filter(card_links::member_id.eq(id.as_str()))
+                .select(diesel::dsl::max(card_links::position))
+                .first(conn)?;
+            diesel::insert_into(card_links::table)
+                .values((
+                    card_links::member_id.eq(id.as_str()),
+                    card_links::tenant_id.eq(tenant.as_str()),
+                    card_links::kind.eq(kind),
+                    card_links::value.eq(value),
+                    card_links::position.eq(last.map_or(0, |p| p + 1)),
+                    card_links::from_template.eq(false),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// The member's card and links, for the CLI and tests.
+pub fn card(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+) -> Result<Option<(CardRow, Vec<CardLinkRow>)>, StoreError> {
+    let card = cards::table
+        .filter(cards::tenant_id.eq(tenant.as_str()))
+        .filter(cards::member_id.eq(id.as_str()))
+        .select(CardRow::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(card) = card else {
+        return Ok(None);
+    };
+    let links = card_links::table
+        .filter(card_links::member_id.eq(id.as_str()))
+        .order(card_links::position.asc())
+        .select(CardLinkRow::as_select())
+        .load(conn)?;
+    Ok(Some((card, links)))
+}
+
+fn filtered<'a>(
+    tenant: &'a TenantId,
+    condition: Option<&Condition>,
+) -> members::BoxedQuery<'a, Db> {
+    let query = visible(tenant);
+    match condition {
+        Some(c) => query.filter(member_condition(tenant, c)),
+        None => query,
+    }
+}
+
+pub fn count(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    condition: Option<&Condition>,
+) -> Result<usize, StoreError> {
+    let total: i64 = filtered(tenant, condition)
+        .select(diesel::dsl::count_star())
+        .first(conn)?;
+    Ok(usize::try_from(total).unwrap_or(0))
+}
+
+/// Members in creation order, so paging an unchanging set never skips or repeats.
+pub fn page(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    condition: Option<&Condition>,
+    offset: usize,
+    limit: usize,
+) -> Result<Vec<MemberRow>, StoreError> {
+    Ok(filtered(tenant, condition)
+        .order(members::seq.asc())
+        .offset(i64::try_from(offset).unwrap_or(i64::MAX))
+        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+        .select(MemberRow::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,350 @@
+//! Subteams (SCIM Groups) and their memberships. Membership changes touch
+//! only the rows they name: cost follows the delta, not the group's size.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+use crate::scim::ids::{MemberId, SubteamId, TenantId};
+use crate::scim::query::Condition;
+use crate::scim::time;
+use crate::store::Db;
+use crate::store::StoreError;
+use crate::store::db::{DbConnection, on_concrete_connection};
+use crate::store::filter::subteam_condition;
+use crate::store::schema::{members, subteam_members, subteams};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = subteams)]
+pub struct SubteamRow {
+    pub seq: i64,
+    pub id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    pub display_name_lower: String,
+    pub external_id: Option<String>,
+    pub scim_resource: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i64,
+}
+
+impl SubteamRow {
+    pub fn subteam_id(&self) -> SubteamId {
+        SubteamId::from_string(self.id.clone())
+    }
+}
+
+/// A subteam as listed in a User's read-only `groups`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRef {
+    pub id: String,
+    pub display_name: String,
+}
+
+impl GroupRef {
+    pub fn to_scim(&self, base_url: &str) -> Value {
+        json!({
+            "value": self.id,
+            "display": self.display_name,
+            "$ref": format!("{base_url}/Groups/{}", self.id),
+            "type": "direct",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SubteamWrite {
+    pub display_name: String,
+    pub external_id: Option<String>,
+    /// The canonical SCIM resource without `members` (JSON text).
+    pub scim_resource: String,
+}
+
+fn scoped(tenant: &TenantId) -> subteams::BoxedQuery<'_, Db> {
+    subteams::table
+        .filter(subteams::tenant_id.eq(tenant.as_str()))
+        .into_boxed()
+}
+
+pub fn find(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &SubteamId,
+) -> Result<Option<SubteamRow>, StoreError> {
+    Ok(scoped(tenant)
+        .filter(subteams::id.eq(id.as_str()))
+        .select(SubteamRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &SubteamId,
+    write: &SubteamWrite,
+) -> Result<SubteamRow, StoreError> {
+    let now = time::now();
+    diesel::insert_into(subteams::table)
+        .values((
+            subteams::id.eq(id.as_str()),
+            subteams::tenant_id.eq(tenant.as_str()),
+            subteams::display_name.eq(&write.display_name),
+            subteams::display_name_lower.eq(write.display_name.to_lowercase()),
+            subteams::external_id.eq(&write.external_id),
+            subteams::scim_resource.eq(&write.scim_resource),
+            subteams::created_at.eq(&now),
+            subteams::updated_at.eq(&now),
+            subteams::version.eq(1_i64),
+        ))
+        .execute(conn)?;
+    find(tenant, conn, id)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
+}
+
+/// Rewrites the subteam's own attributes (not its members); bumps the version.
+pub fn update(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    current: &SubteamRow,
+    write: &SubteamWrite,
+) -> Result<(), StoreError> {
+    diesel::update(
+        subteams::table
+            .filter(subteams::tenant_id.eq(tenant.as_str()))
+            .filter(subteams::id.eq(&current.id)),
+    )
+    .set((
+        subteams::display_name.eq(&write.display_name),
+        subteams::display_name_lower.eq(write.display_name.to_lowercase()),
+        subteams::external_id.eq(&write.external_id),
+        subteams::scim_resource.eq(&write.scim_resource),
+        subteams::updated_at.eq(time::now()),
+        subteams::version.eq(current.version + 1),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Marks a membership-only change: new version and lastModified.
+pub fn touch(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    current: &SubteamRow,
+) -> Result<(), StoreError> {
+    diesel::update(
+        subteams::table
+            .filter(subteams::tenant_id.eq(tenant.as_str()))
+            .filter(subteams::id.eq(&current.id)),
+    )
+    .set((
+        subteams::updated_at.eq(time::now()),
+        subteams::version.eq(current.version + 1),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes the subteam and its memberships; its members stay in the team.
+pub fn delete(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &SubteamId,
+) -> Result<bool, StoreError> {
+    diesel::delete(
+        subteam_members::table
+            .filter(subteam_members::tenant_id.eq(tenant.as_str()))
+            .filter(subteam_members::subteam_id.eq(id.as_str())),
+    )
+    .execute(conn)?;
+    let deleted = diesel::delete(
+        subteams::table
+            .filter(subteams::tenant_id.eq(tenant.as_str()))
+            .filter(subteams::id.eq(id.as_str())),
+    )
+    .execute(conn)?;
+    Ok(deleted == 1)
+}
+
+/// Chunk size for IN lists: under SQLite's bound-variable limit.
+const CHUNK: usize = 500;
+
+/// Adds members not already in the subteam; returns how many were added.
+pub fn add_members(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    subteam: &SubteamId,
+    member_ids: &[String],
+) -> Result<usize, StoreError> {
+    let now = time::now();
+    let mut added = 0;
+    for chunk in member_ids.chunks(CHUNK) {
+        let present: HashSet<String> = subteam_members::table
+            .filter(subteam_members::subteam_id.eq(subteam.as_str()))
+            .filter(subteam_members::member_id.eq_any(chunk))
+            .select(subteam_members::member_id)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        let mut new_ids: Vec<&String> = chunk.iter().filter(|id| !present.contains(*id)).collect();
+        new_ids.sort();
+        new_ids.dedup();
+        let rows: Vec<_> = new_ids
+            .iter()
+            .map(|member| {
+                (
+                    subteam_members::subteam_id.eq(subteam.as_str()),
+                    subteam_members::member_id.eq(member.as_str()),
+                    subteam_members::tenant_id.eq(tenant.as_str()),
+                    subteam_members::added_at.eq(&now),
+                )
+            })
+            .collect();
+        if !rows.is_empty() {
+            let insert = diesel::insert_into(subteam_members::table).values(rows);
+            added += on_concrete_connection!(conn, |c| insert.execute(c))?;
+        }
+    }
+    Ok(added)
+}
+
+pub fn remove_members(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    subteam: &SubteamId,
+    member_ids: &[String],
+) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    for chunk in member_ids.chunks(CHUNK) {
+        removed += diesel::delete(
+            subteam_members::table
+                .filter(subteam_members::tenant_id.eq(tenant.as_str()))
+                .filter(subteam_members::subteam_id.eq(subteam.as_str()))
+                .filter(subteam_members::member_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+    }
+    Ok(removed)
+}
+
+pub fn remove_all_members(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    subteam: &SubteamId,
+) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        subteam_members::table
+            .filter(subteam_members::tenant_id.eq(tenant.as_str()))
+            .filter(subteam_members::subteam_id.eq(subteam.as_str())),
+    )
+    .execute(conn)?)
+}
+
+/// One page of a subteam's members (id, display), keyset-paged by member id
+/// so reading a 100k-member group never holds more than a page of rows.
+pub fn members_page(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    subteam: &SubteamId,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    let mut query = subteam_members::table
+        .inner_join(members::table.on(members::id.eq(subteam_members::member_id)))
+        .filter(subteam_members::tenant_id.eq(tenant.as_str()))
+        .filter(subteam_members::subteam_id.eq(subteam.as_str()))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(subteam_members::member_id.gt(after.to_owned()));
+    }
+    let rows: Vec<(String, Option<String>, Option<String>)> = query
+        .order(subteam_members::member_id.asc())
+        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+        .select((
+            subteam_members::member_id,
+            members::display_name,
+            members::user_name,
+        ))
+        .load(conn)?;
+    // `display` falls back to the userName for users without a displayName.
+    Ok(rows
+        .into_iter()
+        .map(|(id, display_name, user_name)| (id, display_name.or(user_name)))
+        .collect())
+}
+
+pub fn groups_of_member(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    member: &MemberId,
+) -> Result<Vec<GroupRef>, StoreError> {
+    let mut by_member = groups_of_members(tenant, conn, &[member.to_string()])?;
+    Ok(by_member.remove(member.as_str()).unwrap_or_default())
+}
+
+/// Subteams of each of `member_ids`, in one query per chunk.
+pub fn groups_of_members(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    member_ids: &[String],
+) -> Result<HashMap<String, Vec<GroupRef>>, StoreError> {
+    let mut groups: HashMap<String, Vec<GroupRef>> = HashMap::new();
+    for chunk in member_ids.chunks(CHUNK) {
+        let rows: Vec<(String, String, String)> = subteam_members::table
+            .inner_join(subteams::table.on(subteams::id.eq(subteam_members::subteam_id)))
+            .filter(subteam_members::tenant_id.eq(tenant.as_str()))
+            .filter(subteam_members::member_id.eq_any(chunk))
+            .order(subteams::seq.asc())
+            .select((
+                subteam_members::member_id,
+                subteams::id,
+                subteams::display_name,
+            ))
+            .load(conn)?;
+        for (member, id, display_name) in rows {
+            groups
+                .entry(member)
+                .or_default()
+                .push(GroupRef { id, display_name });
+        }
+    }
+    Ok(groups)
+}
+
+fn filtered<'a>(
+    tenant: &'a TenantId,
+    condition: Option<&Condition>,
+) -> subteams::BoxedQuery<'a, Db> {
+    let query = scoped(tenant);
+    match condition {
+        Some(c) => query.filter(subteam_condition(tenant, c)),
+        None => query,
+    }
+}
+
+pub fn count(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    condition: Option<&Condition>,
+) -> Result<usize, StoreError> {
+    let total: i64 = filtered(tenant, condition)
+        .select(diesel::dsl::count_star())
+        .first(conn)?;
+    Ok(usize::try_from(total).unwrap_or(0))
+}
+
+pub fn page(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    condition: Option<&Condition>,
+    offset: usize,
+    limit: usize,
+) -> Result<Vec<SubteamRow>, StoreError> {
+    Ok(filtered(tenant, condition)
+        .order(subteams::seq.asc())
+        .offset(i64::try_from(offset).unwrap_or(i64::MAX))
+        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+        .select(SubteamRow::as_select())
+        .load(conn)?)
+}
