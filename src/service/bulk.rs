@@ -151,9 +151,17 @@ pub fn execute(
             if let Some(data) = data.as_mut() {
                 resolve_references(data, &lookup)?;
             }
-            let mut path = Value::String(op.path.clone());
-            resolve_references(&mut path, &lookup)?;
-            let path = path.as_str().unwrap_or_default().to_owned();
+            // `/Users/bulkId:u1`: the reference is a path segment.
+            let path = op
+                .path
+                .split('/')
+                .map(|segment| {
+                    let mut segment = Value::String(segment.to_owned());
+                    resolve_references(&mut segment, &lookup)?;
+                    Ok(segment.as_str().unwrap_or_default().to_owned())
+                })
+                .collect::<Result<Vec<String>, ScimError>>()?
+                .join("/");
             let (status, id, version) = run_one(tenant, conn, op, data, &path)?;
             let (kind, _) = target(&path)?;
             Ok::<_, ScimError>((status, id, version, kind))
