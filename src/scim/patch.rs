@@ -219,6 +219,9 @@ fn apply_whole_extension(
         }
         (_, Some(Value::Object(attributes))) => {
             for (name, v) in attributes {
+                if name.eq_ignore_ascii_case("schemas") {
+                    continue;
+                }
                 let attr_path = parse_path(&format!("{urn}:{name}"))
                     .map_err(|e| ScimError::InvalidPath(e.to_string()))?;
                 apply_path(kind, doc, op, &attr_path, Some(v))?;
