@@ -6,77 +6,39 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::http::auth::AuthTenant;
 use crate::http::params::{Params, RawParams, if_match, none_match};
 use crate::http::state::AppState;
-use crate::http::wire::{JsonBody, base_url, list_response, scim_json};
+use crate::http::wire::{JsonBody, base_url, scim_json};
 use crate::scim::ScimError;
 use crate::scim::ids::SubteamId;
-use crate::scim::list;
 use crate::scim::patch;
 use crate::scim::resource::{self, AttributeSelection};
 use crate::scim::schema::ResourceKind;
+use crate::service::etag;
 use crate::service::groups::{self, StoredGroup};
+use crate::store::subteams;
 
 const KIND: ResourceKind = ResourceKind::Group;
 
 fn respond(
     status: StatusCode,
-    group: &StoredGroup,
+    group: StoredGroup,
     selection: &AttributeSelection,
     base: &str,
 ) -> HttpResponse {
-    let full = group.to_scim(base);
+    let etag = group.etag();
+    let full = group.into_scim(base);
     let location = full["meta"]["location"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
     let mut response = scim_json(status, &selection.project(KIND, &full));
     let headers = response.headers_mut();
-    if let Ok(etag) = header::HeaderValue::from_str(&group.etag()) {
+    if let Ok(etag) = header::HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, etag);
     }
     if let Ok(location) = header::HeaderValue::from_str(&location) {
         headers.insert(header::LOCATION, location);
     }
     response
-}
-
-pub async fn list(
-    req: HttpRequest,
-    auth: AuthTenant,
-    state: web::Data<AppState>,
-    raw: RawParams,
-) -> Result<HttpResponse, ScimError> {
-    let params = Params::new(raw);
-    let selection = params.selection(KIND)?;
-    let filter = list::parse(KIND, params.get("filter"))?;
-    let page = params.page()?;
-    let base = base_url(&req);
-    // `excludedAttributes=members` never touches the membership table.
-    let with_members = selection.includes(KIND, "members");
-    let listed = {
-        let base = base.clone();
-        state
-            .db
-            .run(move |conn| {
-                groups::list(
-                    &auth.tenant_id,
-                    conn,
-                    filter.as_ref(),
-                    page,
-                    with_members,
-                    &base,
-                )
-            })
-            .await?
-    };
-    let resources = listed
-        .groups
-        .iter()
-        .map(|group| selection.project(KIND, &group.to_scim(&base)))
-        .collect();
-    Ok(scim_json(
-        StatusCode::OK,
-        &list_response(listed.total, page.start_index, resources),
-    ))
 }
 
 pub async fn create(
@@ -94,7 +56,7 @@ pub async fn create(
         .await?;
     Ok(respond(
         StatusCode::CREATED,
-        &group,
+        group,
         &selection,
         &base_url(&req),
     ))
@@ -117,7 +79,7 @@ pub async fn get(
     if none_match(&req, &group.etag()) {
         return Ok(HttpResponse::NotModified().finish());
     }
-    Ok(respond(StatusCode::OK, &group, &selection, &base_url(&req)))
+    Ok(respond(StatusCode::OK, group, &selection, &base_url(&req)))
 }
 
 pub async fn replace(
@@ -136,12 +98,13 @@ pub async fn replace(
         .db
         .run(move |conn| groups::replace(&auth.tenant_id, conn, &id, expected.as_deref(), incoming))
         .await?;
-    Ok(respond(StatusCode::OK, &group, &selection, &base_url(&req)))
+    Ok(respond(StatusCode::OK, group, &selection, &base_url(&req)))
 }
 
-/// Answers 204 unless the client asks for attributes back: echoing a
-/// 100k-member group after every membership delta would undo the point of
-/// applying deltas (RFC 7644 §3.5.2 allows either).
+/// Answers 200 with the group, as most clients expect, unless the group has
+/// more than `PATCH_ECHO_MEMBER_LIMIT` members and the client did not ask for
+/// attributes: then 204 (RFC 7644 §3.5.2 allows either), so a membership
+/// delta on a 100k-member group never costs a full member listing.
 pub async fn patch(
     req: HttpRequest,
     auth: AuthTenant,
@@ -152,31 +115,42 @@ pub async fn patch(
 ) -> Result<HttpResponse, ScimError> {
     let params = Params::new(raw);
     let selection = params.selection(KIND)?;
-    let wants_body =
+    let asked_for_attributes =
         params.get("attributes").is_some() || params.get("excludedAttributes").is_some();
     let with_members = selection.includes(KIND, "members");
     let ops = patch::parse_patch_request(&body)?;
     let id = SubteamId::from_string(id.into_inner());
     let expected = if_match(&req);
-    let group = state
+    let outcome = state
         .db
         .run(move |conn| {
-            let row = groups::patch(&auth.tenant_id, conn, &id, expected.as_deref(), &ops)?;
-            if wants_body {
-                groups::get(&auth.tenant_id, conn, &id, with_members)
+            let tenant = &auth.tenant_id;
+            let row = groups::patch(tenant, conn, &id, expected.as_deref(), &ops)?;
+            let echo = asked_for_attributes
+                || !with_members
+                || !subteams::has_more_members_than(
+                    tenant,
+                    conn,
+                    &id,
+                    groups::PATCH_ECHO_MEMBER_LIMIT,
+                )?;
+            if echo {
+                groups::get(tenant, conn, &id, with_members).map(Ok)
             } else {
-                Ok(StoredGroup { row, members: None })
+                Ok(Err(etag(row.version)))
             }
         })
         .await?;
-    if wants_body {
-        return Ok(respond(StatusCode::OK, &group, &selection, &base_url(&req)));
+    match outcome {
+        Ok(group) => Ok(respond(StatusCode::OK, group, &selection, &base_url(&req))),
+        Err(version) => {
+            let mut response = HttpResponse::NoContent().finish();
+            if let Ok(etag) = header::HeaderValue::from_str(&version) {
+                response.headers_mut().insert(header::ETAG, etag);
+            }
+            Ok(response)
+        }
     }
-    let mut response = HttpResponse::NoContent().finish();
-    if let Ok(etag) = header::HeaderValue::from_str(&group.etag()) {
-        response.headers_mut().insert(header::ETAG, etag);
-    }
-    Ok(response)
 }
 
 pub async fn delete(

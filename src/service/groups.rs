@@ -26,8 +26,8 @@ const MEMBER_PAGE: usize = 1000;
 
 pub struct StoredGroup {
     pub row: SubteamRow,
-    /// `None` when the caller did not ask for members.
-    pub members: Option<Vec<(String, Option<String>)>>,
+    /// Member ids; `None` when the caller did not ask for members.
+    pub members: Option<Vec<String>>,
 }
 
 impl StoredGroup {
@@ -35,7 +35,9 @@ impl StoredGroup {
         etag(self.row.version)
     }
 
-    pub fn to_scim(&self, base_url: &str) -> Value {
+    /// Consumes the group so a large member list is turned into JSON once,
+    /// not copied.
+    pub fn into_scim(self, base_url: &str) -> Value {
         let mut resource = with_server_attrs(
             KIND,
             &self.row.scim_resource,
@@ -47,19 +49,15 @@ impl StoredGroup {
             },
             base_url,
         );
-        if let Some(members) = self.members.as_ref().filter(|m| !m.is_empty()) {
+        if let Some(members) = self.members.filter(|m| !m.is_empty()) {
             resource["members"] = members
-                .iter()
-                .map(|(id, display)| {
-                    let mut member = json!({
-                        "value": id,
+                .into_iter()
+                .map(|id| {
+                    json!({
                         "$ref": format!("{base_url}/Users/{id}"),
                         "type": "User",
-                    });
-                    if let Some(display) = display {
-                        member["display"] = json!(display);
-                    }
-                    member
+                        "value": id,
+                    })
                 })
                 .collect();
         }
@@ -190,12 +188,10 @@ fn load_members(
     tenant: &TenantId,
     conn: &mut DbConnection,
     subteam: &SubteamId,
-) -> Result<Vec<(String, Option<String>)>, ScimError> {
-    let mut all = Vec::new();
+) -> Result<Vec<String>, ScimError> {
+    let mut all: Vec<String> = Vec::new();
     loop {
-        let after = all
-            .last()
-            .map(|(id, _): &(String, Option<String>)| id.clone());
+        let after = all.last().cloned();
         let page = subteams::members_page(tenant, conn, subteam, after.as_deref(), MEMBER_PAGE)?;
         let done = page.len() < MEMBER_PAGE;
         all.extend(page);
@@ -359,6 +355,10 @@ fn split_ops(ops: &[PatchOp]) -> Result<(Vec<MembershipChange>, Vec<PatchOp>), S
     Ok((changes, others))
 }
 
+/// Above this many members a PATCH answers 204 instead of echoing the
+/// group: a membership delta must not cost a full member listing.
+pub const PATCH_ECHO_MEMBER_LIMIT: usize = 1000;
+
 /// PATCH: attribute ops through the JSON engine, membership ops as deltas;
 /// one transaction, all or nothing.
 pub fn patch(
@@ -438,9 +438,13 @@ pub fn list(
                 let members = needs_members
                     .then(|| load_members(tenant, conn, &id))
                     .transpose()?;
-                let group = StoredGroup { row, members };
-                if filter_eval::matches(KIND, filter, &group.to_scim(base_url)) {
-                    matching.push(group.row);
+                let resource = StoredGroup {
+                    row: row.clone(),
+                    members,
+                }
+                .into_scim(base_url);
+                if filter_eval::matches(KIND, filter, &resource) {
+                    matching.push(row);
                 }
             }
             let total = matching.len();

@@ -13,7 +13,7 @@ use crate::store::Db;
 use crate::store::StoreError;
 use crate::store::db::{DbConnection, on_concrete_connection};
 use crate::store::filter::subteam_condition;
-use crate::store::schema::{members, subteam_members, subteams};
+use crate::store::schema::{subteam_members, subteams};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = subteams)]
@@ -241,37 +241,46 @@ pub fn remove_all_members(
     .execute(conn)?)
 }
 
-/// One page of a subteam's members (id, display), keyset-paged by member id
-/// so reading a 100k-member group never holds more than a page of rows.
+/// One page of a subteam's member ids, keyset-paged by member id so reading
+/// a 100k-member group never holds more than a page of rows per query.
 pub fn members_page(
     tenant: &TenantId,
     conn: &mut DbConnection,
     subteam: &SubteamId,
     after: Option<&str>,
     limit: usize,
-) -> Result<Vec<(String, Option<String>)>, StoreError> {
+) -> Result<Vec<String>, StoreError> {
     let mut query = subteam_members::table
-        .inner_join(members::table.on(members::id.eq(subteam_members::member_id)))
         .filter(subteam_members::tenant_id.eq(tenant.as_str()))
         .filter(subteam_members::subteam_id.eq(subteam.as_str()))
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(subteam_members::member_id.gt(after.to_owned()));
     }
-    let rows: Vec<(String, Option<String>, Option<String>)> = query
+    Ok(query
         .order(subteam_members::member_id.asc())
         .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-        .select((
-            subteam_members::member_id,
-            members::display_name,
-            members::user_name,
-        ))
-        .load(conn)?;
-    // `display` falls back to the userName for users without a displayName.
-    Ok(rows
-        .into_iter()
-        .map(|(id, display_name, user_name)| (id, display_name.or(user_name)))
-        .collect())
+        .select(subteam_members::member_id)
+        .load(conn)?)
+}
+
+/// Whether the subteam has more than `limit` members; costs at most `limit`
+/// index steps however large the subteam is.
+pub fn has_more_members_than(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    subteam: &SubteamId,
+    limit: usize,
+) -> Result<bool, StoreError> {
+    let beyond: Option<String> = subteam_members::table
+        .filter(subteam_members::tenant_id.eq(tenant.as_str()))
+        .filter(subteam_members::subteam_id.eq(subteam.as_str()))
+        .order(subteam_members::member_id.asc())
+        .offset(i64::try_from(limit).unwrap_or(i64::MAX))
+        .select(subteam_members::member_id)
+        .first(conn)
+        .optional()?;
+    Ok(beyond.is_some())
 }
 
 pub fn groups_of_member(
