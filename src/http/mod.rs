@@ -9,6 +9,7 @@ pub mod groups;
 pub mod health;
 pub mod metrics;
 pub mod params;
+pub mod search;
 pub mod state;
 pub mod users;
 pub mod wire;
@@ -39,11 +40,14 @@ fn scim_routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/ResourceTypes").route(web::get().to(discovery::resource_types)))
     .service(resource("/ResourceTypes/{name}").route(web::get().to(discovery::resource_type)))
     .service(resource("/Bulk").route(web::post().to(bulk::post)))
+    .service(resource("/.search").route(web::post().to(search::search_all)))
+    .service(resource("/Users/.search").route(web::post().to(search::search_users)))
+    .service(resource("/Groups/.search").route(web::post().to(search::search_groups)))
     .service(resource("/Schemas").route(web::get().to(discovery::schemas)))
     .service(resource("/Schemas/{id}").route(web::get().to(discovery::schema)))
     .service(
         resource("/Users")
-            .route(web::get().to(users::list))
+            .route(web::get().to(search::list_users))
             .route(web::post().to(users::create)),
     )
     .service(
@@ -55,7 +59,7 @@ fn scim_routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         resource("/Groups")
-            .route(web::get().to(groups::list))
+            .route(web::get().to(search::list_groups))
             .route(web::post().to(groups::create)),
     )
     .service(

@@ -6,7 +6,6 @@ use actix_web::HttpRequest;
 use actix_web::http::header;
 
 use crate::scim::ScimError;
-use crate::scim::list::{self, Page};
 use crate::scim::resource::AttributeSelection;
 use crate::scim::schema::ResourceKind;
 
@@ -30,13 +29,6 @@ impl Params {
 
     pub fn selection(&self, kind: ResourceKind) -> Result<AttributeSelection, ScimError> {
         AttributeSelection::parse(kind, self.get("attributes"), self.get("excludedAttributes"))
-    }
-
-    pub fn page(&self) -> Result<Page, ScimError> {
-        Ok(Page::new(
-            list::parse_integer("startIndex", self.get("startIndex"))?,
-            list::parse_integer("count", self.get("count"))?,
-        ))
     }
 }
 

@@ -6,10 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::http::auth::AuthTenant;
 use crate::http::params::{Params, RawParams, if_match, none_match};
 use crate::http::state::AppState;
-use crate::http::wire::{JsonBody, base_url, list_response, scim_json};
+use crate::http::wire::{JsonBody, base_url, scim_json};
 use crate::scim::ScimError;
 use crate::scim::ids::MemberId;
-use crate::scim::list;
 use crate::scim::patch;
 use crate::scim::resource::{self, AttributeSelection};
 use crate::scim::schema::ResourceKind;
@@ -37,45 +36,6 @@ fn respond(
         headers.insert(header::LOCATION, location);
     }
     response
-}
-
-pub async fn list(
-    req: HttpRequest,
-    auth: AuthTenant,
-    state: web::Data<AppState>,
-    raw: RawParams,
-) -> Result<HttpResponse, ScimError> {
-    let params = Params::new(raw);
-    let selection = params.selection(KIND)?;
-    let filter = list::parse(KIND, params.get("filter"))?;
-    let page = params.page()?;
-    let base = base_url(&req);
-    let with_groups = selection.includes(KIND, "groups");
-    let listed = {
-        let base = base.clone();
-        state
-            .db
-            .run(move |conn| {
-                users::list(
-                    &auth.tenant_id,
-                    conn,
-                    filter.as_ref(),
-                    page,
-                    with_groups,
-                    &base,
-                )
-            })
-            .await?
-    };
-    let resources = listed
-        .users
-        .iter()
-        .map(|user| selection.project(KIND, &user.to_scim(&base)))
-        .collect();
-    Ok(scim_json(
-        StatusCode::OK,
-        &list_response(listed.total, page.start_index, resources),
-    ))
 }
 
 pub async fn create(
