@@ -98,7 +98,171 @@ async fn groups_and_root_search(app: TestApp) {
     assert_eq!(users_only["totalResults"], 2);
 }
 
+async fn get_with_query(
+    app: &TestApp,
+    path: &str,
+    query: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    json(
+        app.client
+            .get(app.url(path))
+            .query(query)
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+fn user_names(body: &serde_json::Value) -> Vec<String> {
+    resources(body)
+        .iter()
+        .map(|r| r["userName"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn sorting_by_indexed_and_other_attributes(app: TestApp) {
+    for (name, title) in [("carol", Some("b")), ("Alice", None), ("bob", Some("a"))] {
+        let mut body = common::user_body(&format!("{name}@example.com"));
+        if let Some(title) = title {
+            body["title"] = json!(title);
+        }
+        let (status, _) = json(app.post("/Users", &body).await).await;
+        assert_eq!(status, 201);
+    }
+    let sorted = |by: &'static str, order: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) =
+                get_with_query(app, "/Users", &[("sortBy", by), ("sortOrder", order)]).await;
+            assert_eq!(status, 200, "{body}");
+            user_names(&body)
+        }
+    };
+    assert_eq!(
+        sorted("userName", "ascending").await,
+        ["Alice@example.com", "bob@example.com", "carol@example.com"],
+        "case-insensitive, as userName compares"
+    );
+    assert_eq!(
+        sorted("USERNAME", "descending").await,
+        ["carol@example.com", "bob@example.com", "Alice@example.com"]
+    );
+    // Not indexed: sorted in memory; users without a title come last either way.
+    assert_eq!(
+        sorted("title", "ascending").await,
+        ["bob@example.com", "carol@example.com", "Alice@example.com"]
+    );
+    assert_eq!(
+        sorted("title", "descending").await,
+        ["carol@example.com", "bob@example.com", "Alice@example.com"]
+    );
+    let (status, body) = get_with_query(&app, "/Users", &[("sortBy", "nope")]).await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+    let (_, config) = json(app.get("/ServiceProviderConfig").await).await;
+    assert_eq!(config["sort"]["supported"], true);
+    assert_eq!(config["pagination"]["cursor"], true);
+}
+
+async fn cursor_pages_walk_forward_and_back(app: TestApp) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(app.create_user(&format!("c{i}@example.com")).await);
+    }
+    let page_ids = |body: &serde_json::Value| -> Vec<String> {
+        resources(body)
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, first) = get_with_query(&app, "/Users", &[("cursor", ""), ("count", "2")]).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(page_ids(&first), ids[0..2]);
+    assert_eq!(first["totalResults"], 5);
+    assert!(first.get("startIndex").is_none());
+    assert!(first.get("previousCursor").is_none());
+    let next = first["nextCursor"].as_str().unwrap().to_owned();
+    let (_, second) = get_with_query(&app, "/Users", &[("cursor", &next), ("count", "2")]).await;
+    assert_eq!(page_ids(&second), ids[2..4]);
+    let next = second["nextCursor"].as_str().unwrap().to_owned();
+    let (_, third) = get_with_query(&app, "/Users", &[("cursor", &next), ("count", "2")]).await;
+    assert_eq!(page_ids(&third), ids[4..5]);
+    assert!(third.get("nextCursor").is_none());
+    let back = second["previousCursor"].as_str().unwrap().to_owned();
+    let (_, again) = get_with_query(&app, "/Users", &[("cursor", &back), ("count", "2")]).await;
+    assert_eq!(page_ids(&again), ids[0..2]);
+    // Filtered in memory (title is not indexed): same contract.
+    let (_, filtered) = get_with_query(
+        &app,
+        "/Users",
+        &[
+            ("cursor", ""),
+            ("count", "2"),
+            ("filter", "title pr or userName sw \"c\""),
+        ],
+    )
+    .await;
+    assert_eq!(page_ids(&filtered), ids[0..2]);
+    assert!(filtered["nextCursor"].is_string());
+    let (status, body) = get_with_query(&app, "/Users", &[("cursor", "forged")]).await;
+    assert_scim_error(status, &body, 400, Some("invalidCursor"));
+    let (status, body) =
+        get_with_query(&app, "/Users", &[("cursor", ""), ("sortBy", "userName")]).await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+}
+
+/// Paging while the set changes: deletions and inserts between pages never
+/// make a cursor walk skip or repeat a user that existed throughout.
+async fn cursor_paging_over_a_changing_set(app: TestApp) {
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(app.create_user(&format!("s{i}@example.com")).await);
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor = String::new();
+    let mut round = 0;
+    loop {
+        let (status, body) =
+            get_with_query(&app, "/Users", &[("cursor", &cursor), ("count", "2")]).await;
+        assert_eq!(status, 200, "{body}");
+        seen.extend(
+            resources(&body)
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_owned()),
+        );
+        // Between pages: delete one user not yet seen and one already seen, add a new one.
+        if round == 0 {
+            assert_eq!(
+                app.delete(&format!("/Users/{}", ids[0])).await.status(),
+                204
+            );
+            assert_eq!(
+                app.delete(&format!("/Users/{}", ids[3])).await.status(),
+                204
+            );
+            app.create_user("late@example.com").await;
+        }
+        round += 1;
+        match body["nextCursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no user twice: {seen:?}");
+    for survivor in [&ids[1], &ids[2], &ids[4], &ids[5]] {
+        assert!(seen.contains(survivor), "{survivor} skipped: {seen:?}");
+    }
+    assert!(!seen.contains(&ids[3]), "deleted before its page was read");
+}
+
 on_both_backends!(
     users_search_takes_a_search_request_body,
-    groups_and_root_search
+    groups_and_root_search,
+    sorting_by_indexed_and_other_attributes,
+    cursor_pages_walk_forward_and_back,
+    cursor_paging_over_a_changing_set,
 );

@@ -11,7 +11,7 @@ use crate::http::params::{Params, RawParams};
 use crate::http::state::AppState;
 use crate::http::wire::{JsonBody, base_url, list_response, scim_json};
 use crate::scim::ScimError;
-use crate::scim::list::{self, Page};
+use crate::scim::list::{self, Cursor, ListRequest, Page};
 use crate::scim::resource::AttributeSelection;
 use crate::scim::schema::{ResourceKind, SEARCH_REQUEST_URN};
 use crate::service::{groups, users};
@@ -24,6 +24,10 @@ pub struct Search {
     count: Option<i64>,
     attributes: Option<String>,
     excluded_attributes: Option<String>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+    /// RFC 9865: present (even empty) selects cursor paging.
+    cursor: Option<String>,
 }
 
 impl Search {
@@ -34,6 +38,9 @@ impl Search {
             count: list::parse_integer("count", params.get("count"))?,
             attributes: params.get("attributes").map(str::to_owned),
             excluded_attributes: params.get("excludedAttributes").map(str::to_owned),
+            sort_by: params.get("sortBy").map(str::to_owned),
+            sort_order: params.get("sortOrder").map(str::to_owned),
+            cursor: params.get("cursor").map(str::to_owned),
         })
     }
 
@@ -81,6 +88,15 @@ impl Search {
                     .ok_or_else(|| ScimError::InvalidValue(format!("{name} must be an integer"))),
             }
         };
+        let text = |name: &str| -> Result<Option<String>, ScimError> {
+            match field(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(ScimError::InvalidValue(format!(
+                    "{name} must be a string, got {other}"
+                ))),
+            }
+        };
         let filter = match field("filter") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
@@ -96,12 +112,31 @@ impl Search {
             count: integer("count")?,
             attributes: names("attributes")?,
             excluded_attributes: names("excludedAttributes")?,
+            sort_by: text("sortBy")?,
+            sort_order: text("sortOrder")?,
+            cursor: text("cursor")?,
         })
     }
 
     fn page(&self) -> Page {
         Page::new(self.start_index, self.count)
     }
+
+    fn request(&self, kind: ResourceKind, page: Page) -> Result<ListRequest, ScimError> {
+        Ok(ListRequest {
+            page,
+            sort: list::parse_sort(kind, self.sort_by.as_deref(), self.sort_order.as_deref())?,
+            cursor: self.cursor.as_deref().map(Cursor::parse).transpose()?,
+        })
+    }
+}
+
+/// One resource type's page of results.
+struct Found {
+    total: usize,
+    resources: Vec<Value>,
+    next: Option<Cursor>,
+    previous: Option<Cursor>,
 }
 
 /// One resource type's matches for a page: (total, projected resources).
@@ -112,7 +147,8 @@ async fn search_kind(
     base: &str,
     search: &Search,
     page: Page,
-) -> Result<(usize, Vec<Value>), ScimError> {
+) -> Result<Found, ScimError> {
+    let request = search.request(kind, page)?;
     let selection = AttributeSelection::parse(
         kind,
         search.attributes.as_deref(),
@@ -131,7 +167,7 @@ async fn search_kind(
                         &tenant,
                         conn,
                         filter.as_ref(),
-                        page,
+                        &request,
                         with_groups,
                         &base_owned,
                     )
@@ -142,7 +178,12 @@ async fn search_kind(
                 .iter()
                 .map(|user| selection.project(kind, &user.to_scim(base)))
                 .collect();
-            Ok((listed.total, resources))
+            Ok(Found {
+                total: listed.total,
+                resources,
+                next: listed.next,
+                previous: listed.previous,
+            })
         }
         ResourceKind::Group => {
             // `excludedAttributes=members` never touches the membership table.
@@ -154,7 +195,7 @@ async fn search_kind(
                         &tenant,
                         conn,
                         filter.as_ref(),
-                        page,
+                        &request,
                         with_members,
                         &base_owned,
                     )
@@ -165,7 +206,12 @@ async fn search_kind(
                 .into_iter()
                 .map(|group| selection.project(kind, &group.into_scim(base)))
                 .collect();
-            Ok((listed.total, resources))
+            Ok(Found {
+                total: listed.total,
+                resources,
+                next: listed.next,
+                previous: listed.previous,
+            })
         }
     }
 }
@@ -178,11 +224,24 @@ async fn respond_for(
     search: Search,
 ) -> Result<HttpResponse, ScimError> {
     let page = search.page();
-    let (total, resources) = search_kind(kind, state, auth, &base_url(req), &search, page).await?;
-    Ok(scim_json(
-        StatusCode::OK,
-        &list_response(total, page.start_index, resources),
-    ))
+    let cursor_paging = search.cursor.is_some();
+    let found = search_kind(kind, state, auth, &base_url(req), &search, page).await?;
+    let mut body = list_response(found.total, page.start_index, found.resources);
+    if cursor_paging {
+        // RFC 9865: cursor pages have no startIndex, and name their neighbours.
+        if let Value::Object(fields) = &mut body {
+            fields.remove("startIndex");
+            for (name, cursor) in [
+                ("nextCursor", found.next),
+                ("previousCursor", found.previous),
+            ] {
+                if let Some(cursor) = cursor {
+                    fields.insert(name.into(), Value::String(cursor.encode()));
+                }
+            }
+        }
+    }
+    Ok(scim_json(StatusCode::OK, &body))
 }
 
 pub async fn list_users(
@@ -246,6 +305,11 @@ pub async fn search_all(
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let search = Search::from_body(&body)?;
+    if search.cursor.is_some() || search.sort_by.is_some() {
+        return Err(ScimError::InvalidValue(
+            "cursor paging and sortBy apply to one resource type: use /Users/.search or /Groups/.search".into(),
+        ));
+    }
     let page = search.page();
     let base = base_url(&req);
     let kinds: Vec<ResourceKind> = [ResourceKind::User, ResourceKind::Group]
@@ -265,11 +329,10 @@ pub async fn search_all(
             start_index: skip + 1,
             count: wanted,
         };
-        let (kind_total, found) =
-            search_kind(kind, &state, &auth, &base, &search, kind_page).await?;
-        total += kind_total;
-        skip = skip.saturating_sub(kind_total);
-        resources.extend(found);
+        let found = search_kind(kind, &state, &auth, &base, &search, kind_page).await?;
+        total += found.total;
+        skip = skip.saturating_sub(found.total);
+        resources.extend(found.resources);
     }
     Ok(scim_json(
         StatusCode::OK,

@@ -24,6 +24,9 @@ pub enum ScimError {
     InvalidValue(String),
     #[error("{0}")]
     InvalidVersion(String),
+    /// RFC 9865: a `cursor` that this server did not issue.
+    #[error("{0}")]
+    InvalidCursor(String),
     /// 400 without a `scimType` (e.g. a bad query parameter not covered above).
     #[error("{0}")]
     BadRequest(String),
@@ -59,6 +62,7 @@ impl ScimError {
             | ScimError::NoTarget(_)
             | ScimError::InvalidValue(_)
             | ScimError::InvalidVersion(_)
+            | ScimError::InvalidCursor(_)
             | ScimError::BadRequest(_) => 400,
             ScimError::Unauthorized(_) => 401,
             ScimError::NotFound(_) => 404,
@@ -83,6 +87,7 @@ impl ScimError {
             ScimError::NoTarget(_) => "noTarget",
             ScimError::InvalidValue(_) => "invalidValue",
             ScimError::InvalidVersion(_) => "invalidVers",
+            ScimError::InvalidCursor(_) => "invalidCursor",
             _ => return None,
         })
     }

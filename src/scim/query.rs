@@ -6,6 +6,7 @@
 
 use scim_filter_parser::{AttrPath, CompValue, CompareOp, Filter};
 
+use crate::scim::list::Sort;
 use crate::scim::schema::ResourceKind;
 use crate::scim::time;
 
@@ -105,6 +106,26 @@ pub fn plan(kind: ResourceKind, filter: &Filter) -> Plan {
             _ => Plan::approximate(),
         },
     }
+}
+
+/// The indexed column a sort can use, if any (others sort in memory).
+pub fn sort_column(kind: ResourceKind, sort: &Sort) -> Option<Column> {
+    if sort.by.extension.is_some() {
+        return None;
+    }
+    let name = sort.by.attr.name.as_str();
+    let sub = sort.by.sub.map(|s| s.name.as_str());
+    Some(match (kind, name, sub) {
+        (_, "id", None) => Column::Id,
+        (_, "externalId", None) => Column::ExternalId,
+        (_, "meta", Some("created")) => Column::Created,
+        (_, "meta", Some("lastModified")) => Column::LastModified,
+        (ResourceKind::User, "userName", None) | (ResourceKind::Group, "displayName", None) => {
+            Column::Name
+        }
+        (ResourceKind::User, "active", None) => Column::Active,
+        _ => return None,
+    })
 }
 
 fn exact(condition: Condition) -> Plan {

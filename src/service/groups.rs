@@ -9,12 +9,13 @@ use serde_json::{Map, Value, json};
 
 use crate::scim::ScimError;
 use crate::scim::ids::{SubteamId, TenantId};
-use crate::scim::list::Page;
+use crate::scim::list::{Cursor, ListRequest};
 use crate::scim::patch::{self, PatchOp, PatchOpKind};
-use crate::scim::query;
+use crate::scim::query::{Column, Condition};
 use crate::scim::resource::{self, Incoming};
+use crate::scim::schema;
 use crate::scim::schema::ResourceKind;
-use crate::scim::{filter_eval, schema};
+use crate::service::listing::{self, Rows};
 use crate::service::{ServerAttrs, etag, with_server_attrs};
 use crate::store::db::{DbConnection, write_transaction};
 use crate::store::members;
@@ -416,51 +417,102 @@ fn mentions_members(filter: &Filter) -> bool {
 pub struct Listed {
     pub total: usize,
     pub groups: Vec<StoredGroup>,
+    pub next: Option<Cursor>,
+    pub previous: Option<Cursor>,
+}
+
+/// Subteams as the listing algorithm sees them.
+struct SubteamRows<'a> {
+    tenant: &'a TenantId,
+    conn: &'a mut DbConnection,
+    base_url: &'a str,
+    /// Only a filter or sort about members needs them loaded.
+    needs_members: bool,
+}
+
+impl Rows for SubteamRows<'_> {
+    type Row = SubteamRow;
+
+    fn seq(row: &SubteamRow) -> i64 {
+        row.seq
+    }
+
+    fn count(&mut self, condition: Option<&Condition>) -> Result<usize, ScimError> {
+        Ok(subteams::count(self.tenant, self.conn, condition)?)
+    }
+
+    fn page(
+        &mut self,
+        condition: Option<&Condition>,
+        order: Option<(Column, bool)>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<SubteamRow>, ScimError> {
+        Ok(subteams::page(
+            self.tenant,
+            self.conn,
+            condition,
+            order,
+            offset,
+            limit,
+        )?)
+    }
+
+    fn window(
+        &mut self,
+        condition: Option<&Condition>,
+        after: Option<i64>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<SubteamRow>, ScimError> {
+        Ok(subteams::window(
+            self.tenant,
+            self.conn,
+            condition,
+            after,
+            before,
+            limit,
+        )?)
+    }
+
+    fn resource(&mut self, row: &SubteamRow) -> Result<Value, ScimError> {
+        let members = self
+            .needs_members
+            .then(|| load_members(self.tenant, self.conn, &row.subteam_id()))
+            .transpose()?;
+        Ok(StoredGroup {
+            row: row.clone(),
+            members,
+        }
+        .into_scim(self.base_url))
+    }
 }
 
 pub fn list(
     tenant: &TenantId,
     conn: &mut DbConnection,
     filter: Option<&Filter>,
-    page: Page,
+    request: &ListRequest,
     with_members: bool,
     base_url: &str,
 ) -> Result<Listed, ScimError> {
-    let plan = filter.map(|f| query::plan(KIND, f));
-    let condition = plan.as_ref().and_then(|p| p.condition.as_ref());
-    let (total, rows) = match (filter, plan.as_ref()) {
-        (Some(filter), Some(plan)) if !plan.exact => {
-            let mut matching = Vec::new();
-            let needs_members = mentions_members(filter);
-            for row in subteams::page(tenant, conn, condition, 0, usize::MAX)? {
-                let id = row.subteam_id();
-                // Only load members when the filter could be about them.
-                let members = needs_members
-                    .then(|| load_members(tenant, conn, &id))
-                    .transpose()?;
-                let resource = StoredGroup {
-                    row: row.clone(),
-                    members,
-                }
-                .into_scim(base_url);
-                if filter_eval::matches(KIND, filter, &resource) {
-                    matching.push(row);
-                }
-            }
-            let total = matching.len();
-            let rows: Vec<SubteamRow> = matching
-                .into_iter()
-                .skip(page.offset())
-                .take(page.count)
-                .collect();
-            (total, rows)
-        }
-        _ => (
-            subteams::count(tenant, conn, condition)?,
-            subteams::page(tenant, conn, condition, page.offset(), page.count)?,
-        ),
-    };
-    let groups = rows
+    let sorts_by_members = request
+        .sort
+        .as_ref()
+        .is_some_and(|s| s.by.attr.name == "members");
+    let paged = listing::list(
+        KIND,
+        &mut SubteamRows {
+            tenant,
+            conn,
+            base_url,
+            needs_members: filter.is_some_and(mentions_members) || sorts_by_members,
+        },
+        filter,
+        request,
+    )?;
+    let groups = paged
+        .rows
         .into_iter()
         .map(|row| {
             let members = with_members
@@ -469,5 +521,10 @@ pub fn list(
             Ok(StoredGroup { row, members })
         })
         .collect::<Result<_, ScimError>>()?;
-    Ok(Listed { total, groups })
+    Ok(Listed {
+        total: paged.total,
+        groups,
+        next: paged.next,
+        previous: paged.previous,
+    })
 }

@@ -4,6 +4,7 @@
 
 pub mod bulk;
 pub mod groups;
+pub mod listing;
 pub mod users;
 
 use serde_json::{Value, json};

@@ -5,14 +5,14 @@ use serde_json::Value;
 
 use crate::scim::ScimError;
 use crate::scim::card;
-use crate::scim::filter_eval;
 use crate::scim::ids::{MemberId, TenantId};
-use crate::scim::list::Page;
+use crate::scim::list::{Cursor, ListRequest};
 use crate::scim::patch::{self, PatchOp};
-use crate::scim::query;
+use crate::scim::query::{Column, Condition};
 use crate::scim::resource::{self, Incoming};
 use crate::scim::schema::ResourceKind;
 use crate::scim::token;
+use crate::service::listing::{self, Rows};
 use crate::service::{ServerAttrs, etag, with_server_attrs};
 use crate::store::db::{DbConnection, write_transaction};
 use crate::store::members::{self, MemberRow, MemberWrite};
@@ -216,57 +216,109 @@ pub fn delete(
 pub struct Listed {
     pub total: usize,
     pub users: Vec<StoredUser>,
+    pub next: Option<Cursor>,
+    pub previous: Option<Cursor>,
 }
 
-/// Filtered, paged list in creation order. Filters the index can answer
-/// exactly are counted and paged in SQL; others are re-checked in memory.
+/// Members as the listing algorithm sees them.
+struct MemberRows<'a> {
+    tenant: &'a TenantId,
+    conn: &'a mut DbConnection,
+    base_url: &'a str,
+}
+
+impl Rows for MemberRows<'_> {
+    type Row = MemberRow;
+
+    fn seq(row: &MemberRow) -> i64 {
+        row.seq
+    }
+
+    fn count(&mut self, condition: Option<&Condition>) -> Result<usize, ScimError> {
+        Ok(members::count(self.tenant, self.conn, condition)?)
+    }
+
+    fn page(
+        &mut self,
+        condition: Option<&Condition>,
+        order: Option<(Column, bool)>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<MemberRow>, ScimError> {
+        Ok(members::page(
+            self.tenant,
+            self.conn,
+            condition,
+            order,
+            offset,
+            limit,
+        )?)
+    }
+
+    fn window(
+        &mut self,
+        condition: Option<&Condition>,
+        after: Option<i64>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<MemberRow>, ScimError> {
+        Ok(members::window(
+            self.tenant,
+            self.conn,
+            condition,
+            after,
+            before,
+            limit,
+        )?)
+    }
+
+    fn resource(&mut self, row: &MemberRow) -> Result<Value, ScimError> {
+        let groups = subteams::groups_of_member(self.tenant, self.conn, &row.member_id())?;
+        Ok(StoredUser {
+            row: row.clone(),
+            groups,
+        }
+        .to_scim(self.base_url))
+    }
+}
+
+/// Filtered, sorted, paged list (see `service::listing`).
 pub fn list(
     tenant: &TenantId,
     conn: &mut DbConnection,
     filter: Option<&Filter>,
-    page: Page,
+    request: &ListRequest,
     with_groups: bool,
     base_url: &str,
 ) -> Result<Listed, ScimError> {
-    let plan = filter.map(|f| query::plan(KIND, f));
-    let condition = plan.as_ref().and_then(|p| p.condition.as_ref());
-    let (total, rows) = if plan.as_ref().is_none_or(|p| p.exact) {
-        let total = members::count(tenant, conn, condition)?;
-        let rows = members::page(tenant, conn, condition, page.offset(), page.count)?;
-        (total, rows)
-    } else {
-        let filter =
-            filter.ok_or_else(|| ScimError::internal(anyhow::anyhow!("plan without filter")))?;
-        let matching: Vec<MemberRow> = members::page(tenant, conn, condition, 0, usize::MAX)?
-            .into_iter()
-            .filter(|row| {
-                let user = StoredUser {
-                    row: row.clone(),
-                    groups: Vec::new(),
-                };
-                filter_eval::matches(KIND, filter, &user.to_scim(base_url))
-            })
-            .collect();
-        let total = matching.len();
-        let rows = matching
-            .into_iter()
-            .skip(page.offset())
-            .take(page.count)
-            .collect();
-        (total, rows)
-    };
+    let paged = listing::list(
+        KIND,
+        &mut MemberRows {
+            tenant,
+            conn,
+            base_url,
+        },
+        filter,
+        request,
+    )?;
     let mut groups = if with_groups {
-        let ids: Vec<String> = rows.iter().map(|r: &MemberRow| r.id.clone()).collect();
+        let ids: Vec<String> = paged.rows.iter().map(|r| r.id.clone()).collect();
         subteams::groups_of_members(tenant, conn, &ids)?
     } else {
         Default::default()
     };
-    let users = rows
+    let users = paged
+        .rows
         .into_iter()
         .map(|row| StoredUser {
             groups: groups.remove(&row.id).unwrap_or_default(),
             row,
         })
         .collect();
-    Ok(Listed { total, users })
+    Ok(Listed {
+        total: paged.total,
+        users,
+        next: paged.next,
+        previous: paged.previous,
+    })
 }

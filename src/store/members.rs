@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::scim::card::CardFields;
 use crate::scim::ids::{MemberId, TenantId};
-use crate::scim::query::Condition;
+use crate::scim::query::{Column, Condition};
 use crate::scim::time;
 use crate::store::Db;
 use crate::store::StoreError;
@@ -371,18 +371,86 @@ pub fn count(
     Ok(usize::try_from(total).unwrap_or(0))
 }
 
-/// Members in creation order, so paging an unchanging set never skips or repeats.
+/// Applies a sort column (absent values last, ties in creation order).
+macro_rules! sort_by {
+    ($query:expr, $column:expr, $descending:expr, $seq:expr) => {
+        if $descending {
+            $query.order(($column.is_null().asc(), $column.desc(), $seq.asc()))
+        } else {
+            $query.order(($column.is_null().asc(), $column.asc(), $seq.asc()))
+        }
+    };
+}
+pub(crate) use sort_by;
+
+/// Members in creation order (or by an indexed column), so paging an
+/// unchanging set never skips or repeats.
 pub fn page(
     tenant: &TenantId,
     conn: &mut DbConnection,
     condition: Option<&Condition>,
+    order: Option<(Column, bool)>,
     offset: usize,
     limit: usize,
 ) -> Result<Vec<MemberRow>, StoreError> {
-    Ok(filtered(tenant, condition)
-        .order(members::seq.asc())
+    let query = filtered(tenant, condition);
+    let query = match order {
+        None | Some((Column::Created | Column::MultiValue, false)) => {
+            query.order(members::seq.asc())
+        }
+        Some((Column::Created | Column::MultiValue, true)) => query.order(members::seq.desc()),
+        Some((Column::Id, descending)) => sort_by!(query, members::id, descending, members::seq),
+        Some((Column::ExternalId, descending)) => {
+            sort_by!(query, members::external_id, descending, members::seq)
+        }
+        Some((Column::Name, descending)) => {
+            sort_by!(query, members::user_name_lower, descending, members::seq)
+        }
+        Some((Column::LastModified, descending)) => {
+            sort_by!(query, members::updated_at, descending, members::seq)
+        }
+        Some((Column::Active, descending)) => {
+            sort_by!(query, members::active, descending, members::seq)
+        }
+    };
+    Ok(query
         .offset(i64::try_from(offset).unwrap_or(i64::MAX))
         .limit(i64::try_from(limit).unwrap_or(i64::MAX))
         .select(MemberRow::as_select())
         .load(conn)?)
+}
+
+/// A keyset window in creation order (RFC 9865 cursors): `limit` rows
+/// after `after`, or the last `limit` rows before `before`, ascending.
+/// Costs the same on the 1,000th page as on the first.
+pub fn window(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    condition: Option<&Condition>,
+    after: Option<i64>,
+    before: Option<i64>,
+    limit: usize,
+) -> Result<Vec<MemberRow>, StoreError> {
+    let mut query = filtered(tenant, condition);
+    if let Some(after) = after {
+        query = query.filter(members::seq.gt(after));
+    }
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut rows = match before {
+        Some(before) => query
+            .filter(members::seq.lt(before))
+            .order(members::seq.desc())
+            .limit(limit)
+            .select(MemberRow::as_select())
+            .load(conn)?,
+        None => query
+            .order(members::seq.asc())
+            .limit(limit)
+            .select(MemberRow::as_select())
+            .load(conn)?,
+    };
+    if before.is_some() {
+        rows.reverse();
+    }
+    Ok(rows)
 }

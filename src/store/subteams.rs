@@ -7,12 +7,13 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::scim::ids::{MemberId, SubteamId, TenantId};
-use crate::scim::query::Condition;
+use crate::scim::query::{Column, Condition};
 use crate::scim::time;
 use crate::store::Db;
 use crate::store::StoreError;
 use crate::store::db::{DbConnection, on_concrete_connection};
 use crate::store::filter::subteam_condition;
+use crate::store::members::sort_by;
 use crate::store::schema::{subteam_members, subteams};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -347,13 +348,70 @@ pub fn page(
     tenant: &TenantId,
     conn: &mut DbConnection,
     condition: Option<&Condition>,
+    order: Option<(Column, bool)>,
     offset: usize,
     limit: usize,
 ) -> Result<Vec<SubteamRow>, StoreError> {
-    Ok(filtered(tenant, condition)
-        .order(subteams::seq.asc())
+    let query = filtered(tenant, condition);
+    let query = match order {
+        None | Some((Column::Created | Column::MultiValue | Column::Active, false)) => {
+            query.order(subteams::seq.asc())
+        }
+        Some((Column::Created | Column::MultiValue | Column::Active, true)) => {
+            query.order(subteams::seq.desc())
+        }
+        Some((Column::Id, descending)) => sort_by!(query, subteams::id, descending, subteams::seq),
+        Some((Column::ExternalId, descending)) => {
+            sort_by!(query, subteams::external_id, descending, subteams::seq)
+        }
+        Some((Column::Name, descending)) => {
+            sort_by!(
+                query,
+                subteams::display_name_lower,
+                descending,
+                subteams::seq
+            )
+        }
+        Some((Column::LastModified, descending)) => {
+            sort_by!(query, subteams::updated_at, descending, subteams::seq)
+        }
+    };
+    Ok(query
         .offset(i64::try_from(offset).unwrap_or(i64::MAX))
         .limit(i64::try_from(limit).unwrap_or(i64::MAX))
         .select(SubteamRow::as_select())
         .load(conn)?)
+}
+
+/// Keyset window in creation order; see `members::window`.
+pub fn window(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    condition: Option<&Condition>,
+    after: Option<i64>,
+    before: Option<i64>,
+    limit: usize,
+) -> Result<Vec<SubteamRow>, StoreError> {
+    let mut query = filtered(tenant, condition);
+    if let Some(after) = after {
+        query = query.filter(subteams::seq.gt(after));
+    }
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut rows = match before {
+        Some(before) => query
+            .filter(subteams::seq.lt(before))
+            .order(subteams::seq.desc())
+            .limit(limit)
+            .select(SubteamRow::as_select())
+            .load(conn)?,
+        None => query
+            .order(subteams::seq.asc())
+            .limit(limit)
+            .select(SubteamRow::as_select())
+            .load(conn)?,
+    };
+    if before.is_some() {
+        rows.reverse();
+    }
+    Ok(rows)
 }
