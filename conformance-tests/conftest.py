@@ -46,7 +46,7 @@ def free_port():
 class Server:
     """One running scimd with tenant `acme` and a token for it."""
 
-    def __init__(self, database_url):
+    def __init__(self, database_url, extra_args=()):
         self.database_url = database_url
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -55,7 +55,7 @@ class Server:
         self.log = tempfile.NamedTemporaryFile(prefix="scimd-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [BINARY, "--database-url", database_url, "serve", "--bind", f"127.0.0.1:{self.port}",
-             "--log-format", "json"],
+             "--log-format", "json", *extra_args],
             stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.time() + 20
@@ -105,9 +105,9 @@ def backends():
     return params
 
 
-@pytest.fixture(scope="module", params=backends())
-def server(request):
-    if request.param == "sqlite":
+def database_for(backend):
+    """A fresh database URL and, for PostgreSQL, the schema to drop after."""
+    if backend == "sqlite":
         directory = tempfile.mkdtemp(prefix="scimd-conformance-")
         database_url = os.path.join(directory, "scimd.db")
         schema = None
@@ -115,11 +115,27 @@ def server(request):
         schema = f"conf_{uuid.uuid4().hex}"
         psql(f"CREATE SCHEMA {schema}")
         database_url = f"{POSTGRES_URL}?options=-c%20search_path%3D{schema}"
-    started = Server(database_url)
+    return database_url, schema
+
+
+def running(backend, extra_args=()):
+    database_url, schema = database_for(backend)
+    started = Server(database_url, extra_args)
     yield started
     started.stop()
     if schema:
         psql(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(scope="module", params=backends())
+def server(request):
+    yield from running(request.param)
+
+
+@pytest.fixture(scope="module", params=backends())
+def throttled_server(request):
+    """A server allowing each team 5 requests per second."""
+    yield from running(request.param, ("--rate-limit", "5"))
 
 
 SCIM_JSON = "application/scim+json"

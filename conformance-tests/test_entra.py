@@ -99,3 +99,27 @@ def test_groups_as_entra_manages_them(server):
     scim(patch(server, path, {"op": "Replace", "path": "displayName", "value": renamed}), 200)
     assert scim(s.get(server.url(path), params={"excludedAttributes": "members"}), 200)["displayName"] == renamed
     scim(s.delete(server.url(path)), 204)
+
+
+def test_throttled_sync_backs_off_on_retry_after(throttled_server):
+    """Entra retries a 429 after Retry-After; a client doing so loses nothing."""
+    import time
+
+    server = throttled_server
+    s = server.session
+    throttled, created = 0, []
+    for i in range(12):
+        body = entra_user(f"{unique(f'burst{i}')}@contoso.example")
+        while True:
+            response = s.post(server.url("/Users"), json=body)
+            if response.status_code != 429:
+                break
+            throttled += 1
+            error = scim(response, 429)
+            assert error["status"] == "429"
+            time.sleep(int(response.headers["Retry-After"]))
+        created.append(scim(response, 201)["id"])
+    assert throttled > 0, "12 requests at once exceed 5 per second"
+    time.sleep(1)
+    listed = scim(s.get(server.url("/Users"), params={"filter": 'userName sw "burst"', "count": 50}), 200)
+    assert sorted(u["id"] for u in listed["Resources"]) == sorted(created)

@@ -63,6 +63,10 @@ struct ServeArgs {
     /// how long a token revoked by another process keeps working.
     #[arg(long, env = "SCIMD_TOKEN_RECHECK_SECS", default_value_t = 2)]
     token_recheck_secs: u64,
+    /// Requests per second allowed per tenant (0: no limit); over it, 429
+    /// with Retry-After.
+    #[arg(long, env = "SCIMD_RATE_LIMIT", default_value_t = 0)]
+    rate_limit: u32,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -147,6 +151,7 @@ fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             recheck: Duration::from_secs(args.token_recheck_secs),
             ..AuthSettings::default()
         },
+        rate_limit: (args.rate_limit > 0).then_some(args.rate_limit),
     };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&config)?;

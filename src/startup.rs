@@ -8,6 +8,7 @@ use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::http::auth::{AuthSettings, Authenticator};
+use crate::http::rate_limit::RateLimiter;
 use crate::http::state::{AppState, Db};
 use crate::http::{self, error, metrics};
 use crate::scim::ScimError;
@@ -23,6 +24,8 @@ pub struct ServerConfig {
     pub pool_size: u32,
     pub workers: usize,
     pub auth: AuthSettings,
+    /// Requests per second per tenant; `None` for no limit.
+    pub rate_limit: Option<u32>,
 }
 
 pub struct Application {
@@ -38,6 +41,7 @@ impl Application {
         let state = web::Data::new(AppState {
             auth: Authenticator::new(db.clone(), config.auth),
             db,
+            rate_limit: config.rate_limit.map(RateLimiter::new),
         });
         let listener = TcpListener::bind(&config.bind)?;
         let port = listener.local_addr()?.port();

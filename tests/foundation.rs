@@ -268,6 +268,7 @@ async fn revocation_from_another_process_takes_effect_within_the_recheck_interva
                 recheck,
                 ..AuthSettings::default()
             },
+            rate_limit: None,
         },
     )
     .await
@@ -277,4 +278,49 @@ async fn revocation_from_another_process_takes_effect_within_the_recheck_interva
     admin::revoke_token(&mut app.pool.get().unwrap(), &id).unwrap();
     actix_web::rt::time::sleep(recheck + Duration::from_millis(50)).await;
     assert_eq!(app.get("/ServiceProviderConfig").await.status(), 401);
+}
+
+/// Over the per-tenant rate the answer is 429 with Retry-After, per tenant.
+#[actix_web::test]
+async fn requests_over_the_tenant_rate_get_429_with_retry_after() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        TestOptions {
+            rate_limit: Some(3),
+            ..TestOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let other = app.tenant_with_token("globex");
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..6 {
+        let response = app.get("/ServiceProviderConfig").await;
+        if response.status() == 429 {
+            retry_after = Some(
+                response.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+            let (status, body) = json(response).await;
+            assert_scim_error(status, &body, 429, None);
+            statuses.push(429);
+        } else {
+            statuses.push(response.status().as_u16());
+        }
+    }
+    assert_eq!(&statuses[..3], [200, 200, 200], "{statuses:?}");
+    assert!(statuses[3..].contains(&429), "{statuses:?}");
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    assert_eq!(
+        app.request_as(&other, Method::GET, "/ServiceProviderConfig", None)
+            .await
+            .status(),
+        200,
+        "another tenant has its own budget"
+    );
+    actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(app.get("/ServiceProviderConfig").await.status(), 200);
 }

@@ -200,7 +200,11 @@ impl FromRequest for AuthTenant {
             let state = state.ok_or_else(|| {
                 ScimError::internal(anyhow::anyhow!("application state is not configured"))
             })?;
-            state.auth.authenticate(authorization.as_deref()).await
+            let tenant = state.auth.authenticate(authorization.as_deref()).await?;
+            if let Some(limiter) = &state.rate_limit {
+                limiter.admit(&tenant.tenant_id)?;
+            }
+            Ok(tenant)
         })
     }
 }

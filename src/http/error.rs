@@ -28,6 +28,9 @@ impl ResponseError for ScimError {
             ScimError::ServiceUnavailable => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
+            ScimError::TooManyRequests(seconds) => {
+                response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
             _ => {}
         }
         response.body(body.to_string())

@@ -9,6 +9,7 @@ pub mod groups;
 pub mod health;
 pub mod metrics;
 pub mod params;
+pub mod rate_limit;
 pub mod search;
 pub mod state;
 pub mod users;

@@ -4,6 +4,7 @@ use actix_web::web;
 
 use crate::http::auth::Authenticator;
 use crate::http::metrics::PoolGauges;
+use crate::http::rate_limit::RateLimiter;
 use crate::scim::ScimError;
 use crate::store::db::{DbConnection, DbPool};
 
@@ -47,4 +48,6 @@ impl Db {
 pub struct AppState {
     pub db: Db,
     pub auth: Authenticator,
+    /// `None`: no per-tenant request limit.
+    pub rate_limit: Option<RateLimiter>,
 }

@@ -46,6 +46,9 @@ pub enum ScimError {
     UnsupportedMediaType(String),
     #[error("the server is busy, retry later")]
     ServiceUnavailable,
+    /// Over the tenant's request rate; the value is the `Retry-After` in seconds.
+    #[error("too many requests for this team: retry after {0} s")]
+    TooManyRequests(u64),
     /// Our fault, not the client's: logged with its source chain, shown as a generic message.
     #[error("internal server error")]
     Internal(#[source] anyhow::Error),
@@ -71,6 +74,7 @@ impl ScimError {
             ScimError::PreconditionFailed => 412,
             ScimError::PayloadTooLarge(_) => 413,
             ScimError::UnsupportedMediaType(_) => 415,
+            ScimError::TooManyRequests(_) => 429,
             ScimError::Internal(_) => 500,
             ScimError::ServiceUnavailable => 503,
         }

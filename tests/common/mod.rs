@@ -82,6 +82,7 @@ pub struct TestApp {
 
 pub struct TestOptions {
     pub auth: AuthSettings,
+    pub rate_limit: Option<u32>,
 }
 
 impl Default for TestOptions {
@@ -91,6 +92,7 @@ impl Default for TestOptions {
                 recheck: Duration::ZERO,
                 ..AuthSettings::default()
             },
+            rate_limit: None,
         }
     }
 }
@@ -125,6 +127,7 @@ impl TestApp {
             pool_size: 4,
             workers: 2,
             auth: options.auth,
+            rate_limit: options.rate_limit,
         };
         let app = Application::build(&config).expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
