@@ -30,7 +30,7 @@ fn respond(
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let mut response = scim_json(status, &selection.project(KIND, &full));
+    let mut response = scim_json(status, &selection.project(KIND, full));
     let headers = response.headers_mut();
     if let Ok(etag) = header::HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, etag);

@@ -176,7 +176,7 @@ async fn search_kind(
             let resources = listed
                 .users
                 .iter()
-                .map(|user| selection.project(kind, &user.to_scim(base)))
+                .map(|user| selection.project(kind, user.to_scim(base)))
                 .collect();
             Ok(Found {
                 total: listed.total,
@@ -204,7 +204,7 @@ async fn search_kind(
             let resources = listed
                 .groups
                 .into_iter()
-                .map(|group| selection.project(kind, &group.into_scim(base)))
+                .map(|group| selection.project(kind, group.into_scim(base)))
                 .collect();
             Ok(Found {
                 total: listed.total,

@@ -398,7 +398,7 @@ impl AttributeSelection {
     }
 
     /// Sub-attribute filtering inside a complex value (or each element).
-    fn project_subs(&self, key: &str, attr: Option<&str>, def: &AttrDef, value: &Value) -> Value {
+    fn project_subs(&self, key: &str, attr: Option<&str>, def: &AttrDef, value: Value) -> Value {
         let keep_sub = |name: &str| {
             let sub_def = def.sub(name);
             let returned = sub_def.map_or(Returned::Default, |s| s.returned);
@@ -432,27 +432,22 @@ impl AttributeSelection {
                 _ => true,
             }
         };
-        let filter_object = |object: &Map<String, Value>| {
-            Value::Object(
-                object
-                    .iter()
-                    .filter(|(k, _)| keep_sub(k))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-            )
+        let filter_object = |mut object: Map<String, Value>| {
+            object.retain(|k, _| keep_sub(k));
+            Value::Object(object)
         };
         match value {
             Value::Object(object) => filter_object(object),
             Value::Array(items) => Value::Array(
                 items
-                    .iter()
+                    .into_iter()
                     .map(|item| match item {
                         Value::Object(object) => filter_object(object),
-                        other => other.clone(),
+                        other => other,
                     })
                     .collect(),
             ),
-            other => other.clone(),
+            other => other,
         }
     }
 
@@ -461,7 +456,7 @@ impl AttributeSelection {
         key: &str,
         attr: Option<&str>,
         def: Option<&AttrDef>,
-        value: &Value,
+        value: Value,
     ) -> Option<Value> {
         let returned = def.map_or(Returned::Default, |d| d.returned);
         if !self.keeps(key, attr, returned, None) {
@@ -469,41 +464,42 @@ impl AttributeSelection {
         }
         Some(match def {
             Some(def) if def.is_complex() => self.project_subs(key, attr, def, value),
-            _ => value.clone(),
+            _ => value,
         })
     }
 
-    /// The resource as the client asked to see it.
-    pub fn project(&self, kind: ResourceKind, resource: &Value) -> Value {
+    /// The resource as the client asked to see it. Takes the resource by
+    /// value so a large one (a group's members) is filtered, never copied.
+    pub fn project(&self, kind: ResourceKind, resource: Value) -> Value {
         let Value::Object(object) = resource else {
-            return resource.clone();
+            return resource;
         };
         let mut out = Map::new();
         for (key, value) in object {
             if key == "schemas" || key == "id" {
-                out.insert(key.clone(), value.clone());
+                out.insert(key, value);
                 continue;
             }
-            if let Some((urn, def)) = schema::extension(kind, key) {
+            if let Some((urn, def)) = schema::extension(kind, &key) {
                 let Value::Object(inner) = value else {
                     continue;
                 };
                 let projected: Map<String, Value> = inner
-                    .iter()
+                    .into_iter()
                     .filter_map(|(name, v)| {
-                        let attr_def = def.attribute(name);
-                        self.project_member(urn, Some(name), attr_def, v)
-                            .map(|v| (name.clone(), v))
+                        let attr_def = def.attribute(&name);
+                        self.project_member(urn, Some(&name), attr_def, v)
+                            .map(|v| (name, v))
                     })
                     .collect();
                 if !projected.is_empty() {
-                    out.insert(key.clone(), Value::Object(projected));
+                    out.insert(key, Value::Object(projected));
                 }
                 continue;
             }
-            let def = schema::core_attribute(kind, key);
-            if let Some(v) = self.project_member(key, None, def, value) {
-                out.insert(key.clone(), v);
+            let def = schema::core_attribute(kind, &key);
+            if let Some(v) = self.project_member(&key, None, def, value) {
+                out.insert(key, v);
             }
         }
         Value::Object(out)
@@ -634,7 +630,7 @@ mod tests {
         let select = |a: Option<&str>, e: Option<&str>| {
             AttributeSelection::parse(ResourceKind::User, a, e)
                 .expect("valid")
-                .project(ResourceKind::User, &resource)
+                .project(ResourceKind::User, resource.clone())
         };
         let all = select(None, None);
         assert!(all.get("password").is_none());
