@@ -1,0 +1,2 @@
+DROP INDEX members_visible_active;
+DROP INDEX members_visible;
