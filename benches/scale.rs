@@ -10,15 +10,17 @@
 //! must be empty) change the setup.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use reqwest::Client;
 use scimd::admin;
 use scimd::http::auth::AuthSettings;
+use scimd::jobs::JobSettings;
+use scimd::scim::activity::{self, Actor};
 use scimd::scim::ids::TenantId;
-use scimd::scim::resource::normalize;
-use scimd::scim::schema::ResourceKind;
-use scimd::service::{groups, users};
+use scimd::scim::policy::Policy;
+use scimd::service::{Scope, groups, users};
 use scimd::startup::{Application, ServerConfig};
 use scimd::store::db;
 use serde_json::{Value, json};
@@ -159,6 +161,7 @@ async fn main() {
         workers: 2,
         auth: AuthSettings::default(),
         rate_limit: None,
+        jobs: JobSettings::default(),
     })
     .unwrap();
     let bench = Bench {
@@ -170,9 +173,9 @@ async fn main() {
 
     // A member outside both groups, added and removed again each round.
     let outsider = users::create(
-        &tenant,
+        &seeding_scope(&tenant),
         &mut pool.get().unwrap(),
-        normalize(ResourceKind::User, user(total)).unwrap(),
+        user(total),
     )
     .unwrap()
     .row
@@ -284,18 +287,29 @@ async fn main() {
     );
 }
 
+static DEFAULT_POLICY: LazyLock<Policy> = LazyLock::new(Policy::default);
+static SEEDER: LazyLock<Actor> = LazyLock::new(|| Actor {
+    token_label: "bench".into(),
+    client: activity::Client::Other,
+});
+
+/// Seeding goes through the service layer as a client with the default policy.
+fn seeding_scope(tenant: &TenantId) -> Scope<'_> {
+    Scope {
+        tenant,
+        policy: &DEFAULT_POLICY,
+        actor: &SEEDER,
+    }
+}
+
 fn seed_users(pool: &db::DbPool, tenant: &TenantId, total: usize) -> Vec<String> {
     let conn = &mut *pool.get().unwrap();
     (0..total)
         .map(|i| {
-            users::create(
-                tenant,
-                conn,
-                normalize(ResourceKind::User, user(i)).unwrap(),
-            )
-            .unwrap()
-            .row
-            .id
+            users::create(&seeding_scope(tenant), conn, user(i))
+                .unwrap()
+                .row
+                .id
         })
         .collect()
 }
@@ -308,7 +322,7 @@ fn seed_group(pool: &db::DbPool, tenant: &TenantId, name: &str, members: &[Strin
         "members": members,
     });
     let conn = &mut *pool.get().unwrap();
-    groups::create(tenant, conn, normalize(ResourceKind::Group, body).unwrap())
+    groups::create(&seeding_scope(tenant), conn, body)
         .unwrap()
         .row
         .id

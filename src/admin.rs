@@ -1,9 +1,13 @@
-//! Operator actions shared by the CLI and the tests: tenants and tokens.
+//! Operator actions shared by the CLI and the tests: tenants, tokens,
+//! policies and members made outside SCIM.
 
 use crate::scim::ScimError;
-use crate::scim::ids::{TenantId, TokenId};
+use crate::scim::ids::{MemberId, TenantId, TokenId};
+use crate::scim::policy::Policy;
 use crate::scim::token;
-use crate::store::db::DbConnection;
+use crate::service;
+use crate::store::db::{DbConnection, write_transaction};
+use crate::store::members::{self, UnprovisionedMember};
 use crate::store::tenants::{self, TenantRow};
 use crate::store::tokens::{self, TokenRow};
 
@@ -63,4 +67,36 @@ pub fn bootstrap_default_tenant(conn: &mut DbConnection) -> Result<Option<String
     let tenant = create_tenant(conn, "default")?;
     let (_, plaintext) = issue_token(conn, &tenant.tenant_id(), "bootstrap")?;
     Ok(Some(plaintext))
+}
+
+/// A tenant's policy as stored (or the default).
+pub fn policy(conn: &mut DbConnection, tenant: &TenantRow) -> Result<Policy, AdminError> {
+    Ok(service::policy::load(&tenant.tenant_id(), conn)?.0)
+}
+
+/// Changes a tenant's policy; running servers apply it from their next request.
+pub fn set_policy(
+    conn: &mut DbConnection,
+    tenant: &TenantRow,
+    edit: impl FnOnce(&mut Policy),
+) -> Result<Policy, AdminError> {
+    let mut policy = policy(conn, tenant)?;
+    edit(&mut policy);
+    service::policy::store(&tenant.tenant_id(), conn, &policy)?;
+    Ok(policy)
+}
+
+/// Makes a member the way the dashboard or an import does: outside SCIM,
+/// with an email and optional template links. A later SCIM create with the
+/// same primary email adopts it.
+pub fn add_member(
+    conn: &mut DbConnection,
+    tenant: &TenantRow,
+    member: &UnprovisionedMember<'_>,
+) -> Result<MemberId, AdminError> {
+    let id = MemberId::random();
+    write_transaction(conn, |conn| {
+        members::insert_unprovisioned(&tenant.tenant_id(), conn, &id, member)
+    })?;
+    Ok(id)
 }

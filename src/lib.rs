@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod http;
+pub mod jobs;
 pub mod scim;
 pub mod service;
 pub mod startup;

@@ -11,6 +11,7 @@ use crate::http::auth::{AuthSettings, Authenticator};
 use crate::http::rate_limit::RateLimiter;
 use crate::http::state::{AppState, Db};
 use crate::http::{self, error, metrics};
+use crate::jobs::{self, JobSettings, Jobs};
 use crate::scim::ScimError;
 use crate::store;
 
@@ -26,22 +27,26 @@ pub struct ServerConfig {
     pub auth: AuthSettings,
     /// Requests per second per tenant; `None` for no limit.
     pub rate_limit: Option<u32>,
+    pub jobs: JobSettings,
 }
 
 pub struct Application {
     server: Server,
     port: u16,
+    jobs: Jobs,
 }
 
 impl Application {
     pub fn build(config: &ServerConfig) -> anyhow::Result<Application> {
         let pool = store::db::connect(&config.database_url, config.pool_size)?;
         let (prometheus, gauges) = metrics::build()?;
+        let jobs = jobs::spawn(pool.clone(), config.jobs.clone())?;
         let db = Db::new(pool, Arc::new(gauges));
         let state = web::Data::new(AppState {
             auth: Authenticator::new(db.clone(), config.auth),
             db,
             rate_limit: config.rate_limit.map(RateLimiter::new),
+            policies: Arc::default(),
         });
         let listener = TcpListener::bind(&config.bind)?;
         let port = listener.local_addr()?.port();
@@ -60,7 +65,7 @@ impl Application {
         .workers(config.workers)
         .listen(listener)?
         .run();
-        Ok(Application { server, port })
+        Ok(Application { server, port, jobs })
     }
 
     pub fn port(&self) -> u16 {
@@ -69,6 +74,8 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.jobs.stop();
+        served
     }
 }

@@ -268,7 +268,7 @@ async fn revocation_from_another_process_takes_effect_within_the_recheck_interva
                 recheck,
                 ..AuthSettings::default()
             },
-            rate_limit: None,
+            ..TestOptions::default()
         },
     )
     .await

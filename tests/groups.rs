@@ -316,28 +316,12 @@ async fn another_tenants_groups_and_users_are_not_found(app: TestApp) {
 }
 
 async fn patches_on_large_groups_answer_204_without_listing_members(app: TestApp) {
-    use scimd::scim::resource::normalize;
-    use scimd::scim::schema::ResourceKind;
-    use scimd::service::users;
-    let tenant = {
-        let conn = &mut app.pool.get().unwrap();
-        scimd::admin::tenant_by_name(conn, "acme")
-            .unwrap()
-            .tenant_id()
-    };
     let limit = scimd::service::groups::PATCH_ECHO_MEMBER_LIMIT;
-    let ids: Vec<String> = {
-        let conn = &mut app.pool.get().unwrap();
+    let ids = app.seed_users(
         (0..=limit)
-            .map(|i| {
-                let body = common::user_body(&format!("bulk{i}@example.com"));
-                users::create(&tenant, conn, normalize(ResourceKind::User, body).unwrap())
-                    .unwrap()
-                    .row
-                    .id
-            })
-            .collect()
-    };
+            .map(|i| common::user_body(&format!("bulk{i}@example.com")))
+            .collect(),
+    );
     let refs: Vec<&str> = ids[..limit].iter().map(String::as_str).collect();
     let group = app.create_group("Big", &refs).await;
     let add_last = json!([{"op": "add", "path": "members", "value": [{"value": ids[limit]}]}]);

@@ -33,14 +33,8 @@ pub async fn post(
     let request = bulk::parse(&body)?;
     let base = base_url(&req);
     let results = state
-        .db
-        .run(move |conn| {
-            Ok(service::bulk::execute(
-                &auth.tenant_id,
-                conn,
-                request,
-                &base,
-            ))
+        .write(&req, auth, move |scope, conn| {
+            Ok(service::bulk::execute(scope, conn, request, &base))
         })
         .await?;
     let operations: Vec<Value> = results

@@ -9,8 +9,7 @@ use crate::http::state::AppState;
 use crate::http::wire::{JsonBody, base_url, scim_json};
 use crate::scim::ScimError;
 use crate::scim::ids::SubteamId;
-use crate::scim::patch;
-use crate::scim::resource::{self, AttributeSelection};
+use crate::scim::resource::AttributeSelection;
 use crate::scim::schema::ResourceKind;
 use crate::service::etag;
 use crate::service::groups::{self, StoredGroup};
@@ -49,10 +48,10 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let selection = Params::new(raw).selection(KIND)?;
-    let incoming = resource::normalize(KIND, body)?;
     let group = state
-        .db
-        .run(move |conn| groups::create(&auth.tenant_id, conn, incoming))
+        .write(&req, auth, move |scope, conn| {
+            groups::create(scope, conn, body)
+        })
         .await?;
     Ok(respond(
         StatusCode::CREATED,
@@ -91,12 +90,12 @@ pub async fn replace(
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let selection = Params::new(raw).selection(KIND)?;
-    let incoming = resource::normalize(KIND, body)?;
     let id = SubteamId::from_string(id.into_inner());
     let expected = if_match(&req);
     let group = state
-        .db
-        .run(move |conn| groups::replace(&auth.tenant_id, conn, &id, expected.as_deref(), incoming))
+        .write(&req, auth, move |scope, conn| {
+            groups::replace(scope, conn, &id, expected.as_deref(), body)
+        })
         .await?;
     Ok(respond(StatusCode::OK, group, &selection, &base_url(&req)))
 }
@@ -118,14 +117,12 @@ pub async fn patch(
     let asked_for_attributes =
         params.get("attributes").is_some() || params.get("excludedAttributes").is_some();
     let with_members = selection.includes(KIND, "members");
-    let ops = patch::parse_patch_request(&body)?;
     let id = SubteamId::from_string(id.into_inner());
     let expected = if_match(&req);
     let outcome = state
-        .db
-        .run(move |conn| {
-            let tenant = &auth.tenant_id;
-            let row = groups::patch(tenant, conn, &id, expected.as_deref(), &ops)?;
+        .write(&req, auth, move |scope, conn| {
+            let tenant = scope.tenant;
+            let row = groups::patch(scope, conn, &id, expected.as_deref(), &body)?;
             let echo = asked_for_attributes
                 || !with_members
                 || !subteams::has_more_members_than(
@@ -162,8 +159,9 @@ pub async fn delete(
     let id = SubteamId::from_string(id.into_inner());
     let expected = if_match(&req);
     state
-        .db
-        .run(move |conn| groups::delete(&auth.tenant_id, conn, &id, expected.as_deref()))
+        .write(&req, auth, move |scope, conn| {
+            groups::delete(scope, conn, &id, expected.as_deref())
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

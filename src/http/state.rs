@@ -1,11 +1,15 @@
 use std::sync::Arc;
 
-use actix_web::web;
+use actix_web::http::header;
+use actix_web::{HttpRequest, web};
 
-use crate::http::auth::Authenticator;
+use crate::http::auth::{AuthTenant, Authenticator};
 use crate::http::metrics::PoolGauges;
 use crate::http::rate_limit::RateLimiter;
 use crate::scim::ScimError;
+use crate::scim::activity::{Actor, Client};
+use crate::service::Scope;
+use crate::service::policy::PolicyCache;
 use crate::store::db::{DbConnection, DbPool};
 
 /// Runs blocking diesel work off the async workers: one closure per request,
@@ -50,4 +54,42 @@ pub struct AppState {
     pub auth: Authenticator,
     /// `None`: no per-tenant request limit.
     pub rate_limit: Option<RateLimiter>,
+    pub policies: Arc<PolicyCache>,
+}
+
+impl AppState {
+    /// Runs a SCIM write in one blocking closure, under the tenant's current
+    /// policy, logged as made by this request's token and client.
+    pub async fn write<T, F>(
+        &self,
+        req: &HttpRequest,
+        auth: AuthTenant,
+        work: F,
+    ) -> Result<T, ScimError>
+    where
+        F: FnOnce(&Scope<'_>, &mut DbConnection) -> Result<T, ScimError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        let actor = Actor {
+            token_label: auth.token_label,
+            client: Client::from_user_agent(user_agent),
+        };
+        let policies = self.policies.clone();
+        let tenant = auth.tenant_id;
+        self.db
+            .run(move |conn| {
+                let policy = policies.current(&tenant, conn)?;
+                let scope = Scope {
+                    tenant: &tenant,
+                    policy: &policy,
+                    actor: &actor,
+                };
+                work(&scope, conn)
+            })
+            .await
+    }
 }

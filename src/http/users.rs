@@ -9,8 +9,7 @@ use crate::http::state::AppState;
 use crate::http::wire::{JsonBody, base_url, scim_json};
 use crate::scim::ScimError;
 use crate::scim::ids::MemberId;
-use crate::scim::patch;
-use crate::scim::resource::{self, AttributeSelection};
+use crate::scim::resource::AttributeSelection;
 use crate::scim::schema::ResourceKind;
 use crate::service::users::{self, StoredUser};
 
@@ -46,10 +45,10 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let selection = Params::new(raw).selection(KIND)?;
-    let incoming = resource::normalize(KIND, body)?;
     let user = state
-        .db
-        .run(move |conn| users::create(&auth.tenant_id, conn, incoming))
+        .write(&req, auth, move |scope, conn| {
+            users::create(scope, conn, body)
+        })
         .await?;
     Ok(respond(
         StatusCode::CREATED,
@@ -87,12 +86,12 @@ pub async fn replace(
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let selection = Params::new(raw).selection(KIND)?;
-    let incoming = resource::normalize(KIND, body)?;
     let id = MemberId::from_string(id.into_inner());
     let expected = if_match(&req);
     let user = state
-        .db
-        .run(move |conn| users::replace(&auth.tenant_id, conn, &id, expected.as_deref(), incoming))
+        .write(&req, auth, move |scope, conn| {
+            users::replace(scope, conn, &id, expected.as_deref(), body)
+        })
         .await?;
     Ok(respond(StatusCode::OK, &user, &selection, &base_url(&req)))
 }
@@ -106,12 +105,12 @@ pub async fn patch(
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let selection = Params::new(raw).selection(KIND)?;
-    let ops = patch::parse_patch_request(&body)?;
     let id = MemberId::from_string(id.into_inner());
     let expected = if_match(&req);
     let user = state
-        .db
-        .run(move |conn| users::patch(&auth.tenant_id, conn, &id, expected.as_deref(), &ops))
+        .write(&req, auth, move |scope, conn| {
+            users::patch(scope, conn, &id, expected.as_deref(), &body)
+        })
         .await?;
     Ok(respond(StatusCode::OK, &user, &selection, &base_url(&req)))
 }
@@ -125,8 +124,9 @@ pub async fn delete(
     let id = MemberId::from_string(id.into_inner());
     let expected = if_match(&req);
     state
-        .db
-        .run(move |conn| users::delete(&auth.tenant_id, conn, &id, expected.as_deref()))
+        .write(&req, auth, move |scope, conn| {
+            users::delete(scope, conn, &id, expected.as_deref())
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

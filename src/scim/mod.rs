@@ -1,6 +1,7 @@
 //! Domain layer: the SCIM resource model and provisioning rules. Imports
 //! neither actix nor diesel.
 
+pub mod activity;
 pub mod bulk;
 pub mod card;
 pub mod error;
@@ -8,6 +9,7 @@ pub mod filter_eval;
 pub mod ids;
 pub mod list;
 pub mod patch;
+pub mod policy;
 pub mod query;
 pub mod resource;
 pub mod schema;

@@ -204,6 +204,16 @@ fn required_text(out: &Map<String, Value>, name: &str) -> Result<(), ScimError> 
     }
 }
 
+/// A top-level string attribute of a raw request body, named in any case
+/// (for logging a request that fails before it is normalised).
+pub fn text_attribute(body: &Value, name: &str) -> Option<String> {
+    body.as_object()?
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .and_then(|(_, value)| value.as_str())
+        .map(str::to_owned)
+}
+
 pub fn normalize(kind: ResourceKind, body: Value) -> Result<Incoming, ScimError> {
     let Value::Object(object) = body else {
         return Err(ScimError::InvalidSyntax(

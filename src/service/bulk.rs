@@ -8,11 +8,9 @@ use serde_json::{Value, json};
 
 use crate::scim::ScimError;
 use crate::scim::bulk::{BulkOperation, BulkRequest, Method, resolve_references};
-use crate::scim::ids::{MemberId, SubteamId, TenantId};
-use crate::scim::patch;
-use crate::scim::resource;
+use crate::scim::ids::{MemberId, SubteamId};
 use crate::scim::schema::ResourceKind;
-use crate::service::{groups, users};
+use crate::service::{Scope, groups, users};
 use crate::store::db::DbConnection;
 
 /// What one operation did, for the BulkResponse.
@@ -49,7 +47,7 @@ fn target(path: &str) -> Result<(ResourceKind, Option<String>), ScimError> {
 
 /// Runs one operation; `Ok` carries (status, id, version).
 fn run_one(
-    tenant: &TenantId,
+    scope: &Scope<'_>,
     conn: &mut DbConnection,
     op: &BulkOperation,
     data: Option<Value>,
@@ -70,32 +68,20 @@ fn run_one(
             kind.endpoint()
         ))),
         (ResourceKind::User, Method::Post) => {
-            let user = users::create(tenant, conn, resource::normalize(kind, data()?)?)?;
+            let user = users::create(scope, conn, data()?)?;
             Ok((201, user.row.id.clone(), Some(user.etag())))
         }
         (ResourceKind::Group, Method::Post) => {
-            let group = groups::create(tenant, conn, resource::normalize(kind, data()?)?)?;
+            let group = groups::create(scope, conn, data()?)?;
             Ok((201, group.row.id.clone(), Some(group.etag())))
         }
         (ResourceKind::User, method) => {
             let id = MemberId::from_string(needs_id(id)?);
             let user = match method {
-                Method::Put => users::replace(
-                    tenant,
-                    conn,
-                    &id,
-                    if_match,
-                    resource::normalize(kind, data()?)?,
-                )?,
-                Method::Patch => users::patch(
-                    tenant,
-                    conn,
-                    &id,
-                    if_match,
-                    &patch::parse_patch_request(&data()?)?,
-                )?,
+                Method::Put => users::replace(scope, conn, &id, if_match, data()?)?,
+                Method::Patch => users::patch(scope, conn, &id, if_match, &data()?)?,
                 _ => {
-                    users::delete(tenant, conn, &id, if_match)?;
+                    users::delete(scope, conn, &id, if_match)?;
                     return Ok((204, id.to_string(), None));
                 }
             };
@@ -104,26 +90,13 @@ fn run_one(
         (ResourceKind::Group, method) => {
             let id = SubteamId::from_string(needs_id(id)?);
             let version = match method {
-                Method::Put => groups::replace(
-                    tenant,
-                    conn,
-                    &id,
-                    if_match,
-                    resource::normalize(kind, data()?)?,
-                )?
-                .etag(),
+                Method::Put => groups::replace(scope, conn, &id, if_match, data()?)?.etag(),
                 Method::Patch => {
-                    let row = groups::patch(
-                        tenant,
-                        conn,
-                        &id,
-                        if_match,
-                        &patch::parse_patch_request(&data()?)?,
-                    )?;
+                    let row = groups::patch(scope, conn, &id, if_match, &data()?)?;
                     crate::service::etag(row.version)
                 }
                 _ => {
-                    groups::delete(tenant, conn, &id, if_match)?;
+                    groups::delete(scope, conn, &id, if_match)?;
                     return Ok((204, id.to_string(), None));
                 }
             };
@@ -133,7 +106,7 @@ fn run_one(
 }
 
 pub fn execute(
-    tenant: &TenantId,
+    scope: &Scope<'_>,
     conn: &mut DbConnection,
     request: BulkRequest,
     base_url: &str,
@@ -162,7 +135,7 @@ pub fn execute(
                 })
                 .collect::<Result<Vec<String>, ScimError>>()?
                 .join("/");
-            let (status, id, version) = run_one(tenant, conn, op, data, &path)?;
+            let (status, id, version) = run_one(scope, conn, op, data, &path)?;
             let (kind, _) = target(&path)?;
             Ok::<_, ScimError>((status, id, version, kind))
         })();

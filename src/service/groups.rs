@@ -8,15 +8,17 @@ use scim_filter_parser::{AttrPath, CompValue, CompareOp, Filter};
 use serde_json::{Map, Value, json};
 
 use crate::scim::ScimError;
+use crate::scim::activity::{Change, Operation, changed_attributes};
 use crate::scim::ids::{SubteamId, TenantId};
 use crate::scim::list::{Cursor, ListRequest};
 use crate::scim::patch::{self, PatchOp, PatchOpKind};
+use crate::scim::policy::Policy;
 use crate::scim::query::{Column, Condition};
 use crate::scim::resource::{self, Incoming};
 use crate::scim::schema;
 use crate::scim::schema::ResourceKind;
 use crate::service::listing::{self, Rows};
-use crate::service::{ServerAttrs, etag, with_server_attrs};
+use crate::service::{Attempt, Scope, ServerAttrs, etag, logged, with_server_attrs};
 use crate::store::db::{DbConnection, write_transaction};
 use crate::store::members;
 use crate::store::subteams::{self, SubteamRow, SubteamWrite};
@@ -110,8 +112,12 @@ fn member_values(value: &Value) -> Result<Vec<String>, ScimError> {
         .collect()
 }
 
-/// Splits a normalized group into its stored JSON (without members) and member ids.
-fn split_members(incoming: Incoming) -> Result<(SubteamWrite, Vec<String>), ScimError> {
+/// Splits a normalized group into its stored JSON (without members) and
+/// member ids; the tenant's allowlist decides whether it is a subteam.
+fn split_members(
+    policy: &Policy,
+    incoming: Incoming,
+) -> Result<(SubteamWrite, Vec<String>), ScimError> {
     let mut resource = incoming.resource;
     let members = match resource.as_object_mut().and_then(|o| o.remove("members")) {
         Some(value) => member_values(&value)?,
@@ -128,6 +134,7 @@ fn split_members(incoming: Incoming) -> Result<(SubteamWrite, Vec<String>), Scim
         .map(str::to_owned);
     Ok((
         SubteamWrite {
+            is_subteam: policy.allows_group(&display_name, external_id.as_deref()),
             display_name,
             external_id,
             scim_resource: resource.to_string(),
@@ -225,18 +232,68 @@ fn map_unique(display_name: &str) -> impl Fn(crate::store::StoreError) -> ScimEr
     }
 }
 
+fn stored_resource(row: &SubteamRow) -> Value {
+    serde_json::from_str(&row.scim_resource).unwrap_or(Value::Null)
+}
+
+/// What a group write changed, for the activity log.
+fn group_change(
+    operation: Operation,
+    row: &SubteamRow,
+    before: &Value,
+    members_changed: bool,
+) -> Change {
+    let mut fields_changed = changed_attributes(before, &stored_resource(row));
+    if members_changed {
+        fields_changed.push("members".into());
+    }
+    Change {
+        operation,
+        resource_id: row.id.clone(),
+        resource_name: Some(row.display_name.clone()),
+        fields_changed,
+    }
+}
+
+fn attempt<'a>(
+    operation: Operation,
+    id: Option<&'a SubteamId>,
+    name: Option<&'a str>,
+) -> Attempt<'a> {
+    Attempt {
+        kind: KIND,
+        operation,
+        resource_id: id.map(SubteamId::as_str),
+        resource_name: name,
+    }
+}
+
 pub fn create(
-    tenant: &TenantId,
+    scope: &Scope<'_>,
     conn: &mut DbConnection,
-    incoming: Incoming,
+    body: Value,
 ) -> Result<StoredGroup, ScimError> {
-    let (write, member_ids) = split_members(incoming)?;
-    let id = SubteamId::random();
-    write_transaction(conn, |conn| {
-        subteams::insert(tenant, conn, &id, &write).map_err(map_unique(&write.display_name))?;
-        apply_membership(tenant, conn, &id, &MembershipChange::Add(member_ids))
-    })?;
-    get(tenant, conn, &id, true)
+    let name = resource::text_attribute(&body, "displayName");
+    logged(
+        scope,
+        conn,
+        &attempt(Operation::Create, None, name.as_deref()),
+        201,
+        |conn| {
+            let (write, member_ids) =
+                split_members(scope.policy, resource::normalize(KIND, body)?)?;
+            let id = SubteamId::random();
+            let has_members = !member_ids.is_empty();
+            write_transaction(conn, |conn| {
+                subteams::insert(scope.tenant, conn, &id, &write)
+                    .map_err(map_unique(&write.display_name))?;
+                apply_membership(scope.tenant, conn, &id, &MembershipChange::Add(member_ids))
+            })?;
+            let group = get(scope.tenant, conn, &id, true)?;
+            let change = group_change(Operation::Create, &group.row, &Value::Null, has_members);
+            Ok((group, change))
+        },
+    )
 }
 
 fn check_version(current: &SubteamRow, if_match: Option<&str>) -> Result<(), ScimError> {
@@ -249,21 +306,44 @@ fn check_version(current: &SubteamRow, if_match: Option<&str>) -> Result<(), Sci
 }
 
 pub fn replace(
-    tenant: &TenantId,
+    scope: &Scope<'_>,
     conn: &mut DbConnection,
     id: &SubteamId,
     if_match: Option<&str>,
-    incoming: Incoming,
+    body: Value,
 ) -> Result<StoredGroup, ScimError> {
-    let (write, member_ids) = split_members(incoming)?;
-    write_transaction(conn, |conn| {
-        let current = subteams::find(tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-        check_version(&current, if_match)?;
-        subteams::update(tenant, conn, &current, &write)
-            .map_err(map_unique(&write.display_name))?;
-        apply_membership(tenant, conn, id, &MembershipChange::Replace(member_ids))
-    })?;
-    get(tenant, conn, id, true)
+    logged(
+        scope,
+        conn,
+        &attempt(Operation::Update, Some(id), None),
+        200,
+        |conn| {
+            let (write, member_ids) =
+                split_members(scope.policy, resource::normalize(KIND, body)?)?;
+            let before = write_transaction(conn, |conn| {
+                let current =
+                    subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+                check_version(&current, if_match)?;
+                subteams::update(scope.tenant, conn, &current, &write)
+                    .map_err(map_unique(&write.display_name))?;
+                apply_membership(
+                    scope.tenant,
+                    conn,
+                    id,
+                    &MembershipChange::Replace(member_ids),
+                )?;
+                Ok::<_, ScimError>(current)
+            })?;
+            let group = get(scope.tenant, conn, id, true)?;
+            let change = group_change(
+                Operation::Update,
+                &group.row,
+                &stored_resource(&before),
+                true,
+            );
+            Ok((group, change))
+        },
+    )
 }
 
 fn is_members_path(path: &AttrPath) -> bool {
@@ -363,45 +443,78 @@ pub const PATCH_ECHO_MEMBER_LIMIT: usize = 1000;
 /// PATCH: attribute ops through the JSON engine, membership ops as deltas;
 /// one transaction, all or nothing.
 pub fn patch(
-    tenant: &TenantId,
+    scope: &Scope<'_>,
     conn: &mut DbConnection,
     id: &SubteamId,
     if_match: Option<&str>,
-    ops: &[PatchOp],
+    body: &Value,
 ) -> Result<SubteamRow, ScimError> {
-    let (changes, attribute_ops) = split_ops(ops)?;
-    write_transaction(conn, |conn| {
-        let current = subteams::find(tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-        check_version(&current, if_match)?;
-        if attribute_ops.is_empty() {
-            subteams::touch(tenant, conn, &current)?;
-        } else {
-            let stored: Value =
-                serde_json::from_str(&current.scim_resource).map_err(ScimError::internal)?;
-            let patched = patch::apply(KIND, &stored, &attribute_ops)?;
-            let (write, _) = split_members(resource::normalize(KIND, patched)?)?;
-            subteams::update(tenant, conn, &current, &write)
-                .map_err(map_unique(&write.display_name))?;
-        }
-        for change in &changes {
-            apply_membership(tenant, conn, id, change)?;
-        }
-        subteams::find(tenant, conn, id)?.ok_or_else(|| not_found(id))
-    })
+    logged(
+        scope,
+        conn,
+        &attempt(Operation::Update, Some(id), None),
+        200,
+        |conn| {
+            let ops = patch::parse_patch_request(body)?;
+            let (changes, attribute_ops) = split_ops(&ops)?;
+            let (before, after) = write_transaction(conn, |conn| {
+                let current =
+                    subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+                check_version(&current, if_match)?;
+                if attribute_ops.is_empty() {
+                    subteams::touch(scope.tenant, conn, &current)?;
+                } else {
+                    let patched = patch::apply(KIND, &stored_resource(&current), &attribute_ops)?;
+                    let (write, _) =
+                        split_members(scope.policy, resource::normalize(KIND, patched)?)?;
+                    subteams::update(scope.tenant, conn, &current, &write)
+                        .map_err(map_unique(&write.display_name))?;
+                }
+                for change in &changes {
+                    apply_membership(scope.tenant, conn, id, change)?;
+                }
+                let after = subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+                Ok::<_, ScimError>((current, after))
+            })?;
+            let change = group_change(
+                Operation::Update,
+                &after,
+                &stored_resource(&before),
+                !changes.is_empty(),
+            );
+            Ok((after, change))
+        },
+    )
 }
 
 pub fn delete(
-    tenant: &TenantId,
+    scope: &Scope<'_>,
     conn: &mut DbConnection,
     id: &SubteamId,
     if_match: Option<&str>,
 ) -> Result<(), ScimError> {
-    write_transaction(conn, |conn| {
-        let current = subteams::find(tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-        check_version(&current, if_match)?;
-        subteams::delete(tenant, conn, id)?;
-        Ok(())
-    })
+    logged(
+        scope,
+        conn,
+        &attempt(Operation::Delete, Some(id), None),
+        204,
+        |conn| {
+            let current = write_transaction(conn, |conn| {
+                let current =
+                    subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+                check_version(&current, if_match)?;
+                subteams::delete(scope.tenant, conn, id)?;
+                Ok::<_, ScimError>(current)
+            })?;
+            let change = Change {
+                operation: Operation::Delete,
+                resource_id: current.id,
+                resource_name: Some(current.display_name),
+                fields_changed: Vec::new(),
+            };
+            Ok(((), change))
+        },
+    )
 }
 
 fn mentions_members(filter: &Filter) -> bool {

@@ -5,11 +5,72 @@
 pub mod bulk;
 pub mod groups;
 pub mod listing;
+pub mod policy;
 pub mod users;
 
 use serde_json::{Value, json};
 
+use crate::scim::ScimError;
+use crate::scim::activity::{Actor, Change, NewEvent, Operation};
+use crate::scim::ids::TenantId;
+use crate::scim::policy::Policy;
 use crate::scim::schema::ResourceKind;
+use crate::store::activity;
+use crate::store::db::DbConnection;
+
+/// What a SCIM write acts under: the tenant, its policy, and who is writing.
+pub struct Scope<'a> {
+    pub tenant: &'a TenantId,
+    pub policy: &'a Policy,
+    pub actor: &'a Actor,
+}
+
+/// A write about to run, described for the log should it fail.
+pub struct Attempt<'a> {
+    pub kind: ResourceKind,
+    pub operation: Operation,
+    pub resource_id: Option<&'a str>,
+    pub resource_name: Option<&'a str>,
+}
+
+/// Runs one SCIM write and logs it in the activity log: the change it made
+/// (status `success_status`) or the error it ended with. The entry is written
+/// right after the write's own transaction; failing to log never fails the write.
+pub fn logged<T>(
+    scope: &Scope<'_>,
+    conn: &mut DbConnection,
+    attempt: &Attempt<'_>,
+    success_status: u16,
+    write: impl FnOnce(&mut DbConnection) -> Result<(T, Change), ScimError>,
+) -> Result<T, ScimError> {
+    let outcome = write(conn);
+    let event = match &outcome {
+        Ok((_, change)) => NewEvent {
+            actor: scope.actor,
+            operation: change.operation,
+            resource_type: attempt.kind.name(),
+            resource_id: Some(&change.resource_id),
+            resource_name: change.resource_name.as_deref(),
+            fields_changed: &change.fields_changed,
+            status: success_status,
+            scim_type: None,
+        },
+        Err(error) => NewEvent {
+            actor: scope.actor,
+            operation: attempt.operation,
+            resource_type: attempt.kind.name(),
+            resource_id: attempt.resource_id,
+            resource_name: attempt.resource_name,
+            fields_changed: &[],
+            status: error.status(),
+            scim_type: error.scim_type(),
+        },
+    };
+    if let Err(error) = activity::record(scope.tenant, conn, &event) {
+        tracing::warn!(error = %error, "could not write the activity log entry");
+    }
+    outcome.map(|(value, _)| value)
+}
 
 /// Server-owned attributes stored beside the client's resource.
 pub struct ServerAttrs<'a> {

@@ -4,19 +4,24 @@ use scim_filter_parser::Filter;
 use serde_json::Value;
 
 use crate::scim::ScimError;
-use crate::scim::card;
+use crate::scim::activity::{Change, Operation, changed_attributes};
+use crate::scim::card::{self, CardFields};
 use crate::scim::ids::{MemberId, TenantId};
 use crate::scim::list::{Cursor, ListRequest};
-use crate::scim::patch::{self, PatchOp};
+use crate::scim::patch;
+use crate::scim::policy::{CardWrite, Deprovisioning, Policy};
 use crate::scim::query::{Column, Condition};
 use crate::scim::resource::{self, Incoming};
 use crate::scim::schema::ResourceKind;
 use crate::scim::token;
 use crate::service::listing::{self, Rows};
-use crate::service::{ServerAttrs, etag, with_server_attrs};
+use crate::service::{Attempt, Scope, ServerAttrs, etag, logged, with_server_attrs};
+use crate::store::StoreError;
 use crate::store::db::{DbConnection, write_transaction};
 use crate::store::members::{self, MemberRow, MemberWrite};
+use crate::store::outbox::{self, NewEmail};
 use crate::store::subteams::{self, GroupRef};
+use crate::store::tenants;
 
 const KIND: ResourceKind = ResourceKind::User;
 
@@ -53,8 +58,9 @@ impl StoredUser {
     }
 }
 
-fn member_write(incoming: Incoming) -> Result<MemberWrite, ScimError> {
+fn member_write(policy: &Policy, incoming: Incoming) -> Result<MemberWrite, ScimError> {
     let resource = incoming.resource;
+    policy.check_names(&resource)?;
     let text_of = |name: &str| {
         resource
             .get(name)
@@ -77,6 +83,7 @@ fn member_write(incoming: Incoming) -> Result<MemberWrite, ScimError> {
             .transpose()?,
         emails: card::email_values(&resource),
         card: card::card_from_user(&resource),
+        admin: policy.admin_flags(&resource),
         scim_resource: resource.to_string(),
         user_name,
     })
@@ -86,6 +93,16 @@ fn uniqueness(user_name: &str) -> ScimError {
     ScimError::Uniqueness(format!(
         "userName {user_name:?} is already taken in this team"
     ))
+}
+
+fn map_unique(user_name: &str) -> impl Fn(StoreError) -> ScimError + '_ {
+    move |e| {
+        if e.is_unique_violation() {
+            uniqueness(user_name)
+        } else {
+            e.into()
+        }
+    }
 }
 
 fn require_version(current: &MemberRow, if_match: Option<&str>) -> Result<(), ScimError> {
@@ -119,97 +136,210 @@ pub fn get(
     load(tenant, conn, row)
 }
 
-pub fn create(
-    tenant: &TenantId,
+fn stored_resource(row: &MemberRow) -> Value {
+    row.scim_resource
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// Queues the invite to claim a new member's card, in the member's transaction.
+fn queue_invite(
+    scope: &Scope<'_>,
     conn: &mut DbConnection,
-    incoming: Incoming,
+    member: &MemberId,
+    recipient: &str,
+    name: Option<&str>,
+) -> Result<(), ScimError> {
+    let team =
+        tenants::find(conn, scope.tenant)?.map_or_else(|| "your team".to_owned(), |t| t.name);
+    let greeting = name.map_or_else(|| "Hello".to_owned(), |n| format!("Hello {n}"));
+    outbox::enqueue(
+        scope.tenant,
+        conn,
+        &NewEmail {
+            kind: "invite",
+            dedupe_key: format!("invite:{member}"),
+            member_id: Some(member),
+            recipient,
+            subject: format!("Your {team} business card is ready"),
+            body: format!(
+                "{greeting},\r\n\r\n{team} has created your digital business card. \
+                 Sign in with {recipient} to claim it and see how it looks.\r\n"
+            ),
+        },
+    )?;
+    Ok(())
+}
+
+/// POST: a new member, or the member made outside SCIM with the same
+/// primary email, adopted rather than duplicated (201 either way).
+pub fn create(
+    scope: &Scope<'_>,
+    conn: &mut DbConnection,
+    body: Value,
 ) -> Result<StoredUser, ScimError> {
-    // argon2 runs before the transaction so the write lock is held briefly.
-    let write = member_write(incoming)?;
-    let id = MemberId::random();
-    let row = write_transaction(conn, |conn| {
-        members::insert(tenant, conn, &id, &write).map_err(|e| {
-            if e.is_unique_violation() {
-                uniqueness(&write.user_name)
-            } else {
-                e.into()
+    let user_name = resource::text_attribute(&body, "userName");
+    let attempt = Attempt {
+        kind: KIND,
+        operation: Operation::Create,
+        resource_id: None,
+        resource_name: user_name.as_deref(),
+    };
+    logged(scope, conn, &attempt, 201, |conn| {
+        // argon2 runs before the transaction so the write lock is held briefly.
+        let mut write = member_write(scope.policy, resource::normalize(KIND, body)?)?;
+        let from_idp = write.card.clone();
+        let (row, operation) = write_transaction(conn, |conn| {
+            let adoptable = match &from_idp.email {
+                Some(email) => members::find_unprovisioned_by_email(scope.tenant, conn, email)?,
+                None => None,
+            };
+            if let Some(existing) = adoptable {
+                let card_now = members::current_card(scope.tenant, conn, &existing.member_id())?;
+                write.card = scope
+                    .policy
+                    .merge_card(CardWrite::Create, &card_now, &from_idp);
+                let row = members::update(scope.tenant, conn, &existing, &write)
+                    .map_err(map_unique(&write.user_name))?;
+                return Ok((row, Operation::Adopt));
             }
-        })
-    })?;
-    Ok(StoredUser {
-        row,
-        groups: Vec::new(),
+            write.card =
+                scope
+                    .policy
+                    .merge_card(CardWrite::Create, &CardFields::default(), &from_idp);
+            let id = MemberId::random();
+            let row = members::insert(scope.tenant, conn, &id, &write)
+                .map_err(map_unique(&write.user_name))?;
+            if scope.policy.invites
+                && let Some(email) = &from_idp.email
+            {
+                queue_invite(scope, conn, &id, email, from_idp.display_name.as_deref())?;
+            }
+            Ok::<_, ScimError>((row, Operation::Create))
+        })?;
+        let change = Change {
+            operation,
+            resource_id: row.id.clone(),
+            resource_name: row.user_name.clone(),
+            fields_changed: changed_attributes(&Value::Null, &stored_resource(&row)),
+        };
+        Ok((load(scope.tenant, conn, row)?, change))
     })
 }
 
 fn replace_with(
-    tenant: &TenantId,
+    scope: &Scope<'_>,
     conn: &mut DbConnection,
     id: &MemberId,
     if_match: Option<&str>,
     build: impl FnOnce(&MemberRow) -> Result<Incoming, ScimError>,
 ) -> Result<StoredUser, ScimError> {
-    let current = members::find(tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-    require_version(&current, if_match)?;
-    let write = member_write(build(&current)?)?;
-    let row = write_transaction(conn, |conn| {
-        // Re-read inside the transaction: a concurrent write wins or we do, never both.
-        let locked = members::find(tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-        if locked.version != current.version {
-            return Err(ScimError::PreconditionFailed);
-        }
-        members::update(tenant, conn, &locked, &write).map_err(|e| {
-            if e.is_unique_violation() {
-                uniqueness(&write.user_name)
-            } else {
-                e.into()
+    let attempt = Attempt {
+        kind: KIND,
+        operation: Operation::Update,
+        resource_id: Some(id.as_str()),
+        resource_name: None,
+    };
+    logged(scope, conn, &attempt, 200, |conn| {
+        let current = members::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+        require_version(&current, if_match)?;
+        let mut write = member_write(scope.policy, build(&current)?)?;
+        let from_idp = write.card.clone();
+        let new_password = write.password_hash.is_some();
+        let row = write_transaction(conn, |conn| {
+            // Re-read inside the transaction: a concurrent write wins or we do, never both.
+            let locked = members::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+            if locked.version != current.version {
+                return Err(ScimError::PreconditionFailed);
             }
-        })
-    })?;
-    load(tenant, conn, row)
+            let card_now = members::current_card(scope.tenant, conn, id)?;
+            write.card = scope
+                .policy
+                .merge_card(CardWrite::Update, &card_now, &from_idp);
+            members::update(scope.tenant, conn, &locked, &write)
+                .map_err(map_unique(&write.user_name))
+        })?;
+        let mut fields_changed =
+            changed_attributes(&stored_resource(&current), &stored_resource(&row));
+        if new_password {
+            fields_changed.push("password".into());
+        }
+        let change = Change {
+            operation: Operation::of_update(current.active, row.active),
+            resource_id: row.id.clone(),
+            resource_name: row.user_name.clone(),
+            fields_changed,
+        };
+        Ok((load(scope.tenant, conn, row)?, change))
+    })
 }
 
 /// PUT: the body replaces every client attribute.
 pub fn replace(
-    tenant: &TenantId,
+    scope: &Scope<'_>,
     conn: &mut DbConnection,
     id: &MemberId,
     if_match: Option<&str>,
-    incoming: Incoming,
+    body: Value,
 ) -> Result<StoredUser, ScimError> {
-    replace_with(tenant, conn, id, if_match, |_| Ok(incoming))
+    replace_with(scope, conn, id, if_match, |_| {
+        resource::normalize(KIND, body)
+    })
 }
 
 /// PATCH: all operations apply, or none.
 pub fn patch(
-    tenant: &TenantId,
+    scope: &Scope<'_>,
     conn: &mut DbConnection,
     id: &MemberId,
     if_match: Option<&str>,
-    ops: &[PatchOp],
+    body: &Value,
 ) -> Result<StoredUser, ScimError> {
-    replace_with(tenant, conn, id, if_match, |current| {
-        let stored: Value = serde_json::from_str(current.scim_resource.as_deref().unwrap_or("{}"))
-            .map_err(ScimError::internal)?;
-        let patched = patch::apply(KIND, &stored, ops)?;
+    replace_with(scope, conn, id, if_match, |current| {
+        let ops = patch::parse_patch_request(body)?;
+        let patched = patch::apply(KIND, &stored_resource(current), &ops)?;
         resource::normalize(KIND, patched)
     })
 }
 
+/// DELETE: deactivates or purges the member, as the team's policy says.
 pub fn delete(
-    tenant: &TenantId,
+    scope: &Scope<'_>,
     conn: &mut DbConnection,
     id: &MemberId,
     if_match: Option<&str>,
 ) -> Result<(), ScimError> {
-    let current = members::find(tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-    require_version(&current, if_match)?;
-    write_transaction(conn, |conn| {
-        if members::deprovision(tenant, conn, id)? {
-            Ok(())
-        } else {
-            Err(not_found(id))
-        }
+    let operation = match scope.policy.deprovisioning {
+        Deprovisioning::Deactivate => Operation::Deactivate,
+        Deprovisioning::Delete => Operation::Delete,
+    };
+    let attempt = Attempt {
+        kind: KIND,
+        operation,
+        resource_id: Some(id.as_str()),
+        resource_name: None,
+    };
+    logged(scope, conn, &attempt, 204, |conn| {
+        let current = members::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+        require_version(&current, if_match)?;
+        write_transaction(conn, |conn| {
+            let done = match scope.policy.deprovisioning {
+                Deprovisioning::Deactivate => members::deprovision(scope.tenant, conn, id)?,
+                Deprovisioning::Delete => {
+                    outbox::cancel_for_member(scope.tenant, conn, id)?;
+                    members::purge(scope.tenant, conn, id)?
+                }
+            };
+            if done { Ok(()) } else { Err(not_found(id)) }
+        })?;
+        let change = Change {
+            operation,
+            resource_id: current.id.clone(),
+            resource_name: current.user_name.clone(),
+            fields_changed: Vec::new(),
+        };
+        Ok(((), change))
     })
 }
 

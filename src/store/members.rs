@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::scim::card::CardFields;
 use crate::scim::ids::{MemberId, TenantId};
+use crate::scim::policy::AdminFlags;
 use crate::scim::query::{Column, Condition};
 use crate::scim::time;
 use crate::store::Db;
@@ -30,6 +31,8 @@ pub struct MemberRow {
     pub updated_at: String,
     pub version: i64,
     pub deprovisioned_at: Option<String>,
+    pub team_admin: bool,
+    pub subteam_admin: bool,
 }
 
 impl MemberRow {
@@ -50,7 +53,10 @@ pub struct MemberWrite {
     /// `None` keeps the stored hash (a PUT without `password`).
     pub password_hash: Option<String>,
     pub emails: Vec<String>,
+    /// The card to store (the service has applied the tenant's field rules).
     pub card: CardFields,
+    /// `None` leaves the member's team roles as they are.
+    pub admin: Option<AdminFlags>,
 }
 
 /// Members the SCIM API can see: provisioned and not deleted through SCIM.
@@ -68,6 +74,20 @@ pub fn find(
     id: &MemberId,
 ) -> Result<Option<MemberRow>, StoreError> {
     Ok(visible(tenant)
+        .filter(members::id.eq(id.as_str()))
+        .select(MemberRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A member in any state (made outside SCIM, deprovisioned), for the CLI.
+pub fn find_any(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+) -> Result<Option<MemberRow>, StoreError> {
+    Ok(members::table
+        .filter(members::tenant_id.eq(tenant.as_str()))
         .filter(members::id.eq(id.as_str()))
         .select(MemberRow::as_select())
         .first(conn)
@@ -114,6 +134,8 @@ pub fn insert(
             members::created_at.eq(&now),
             members::updated_at.eq(&now),
             members::version.eq(1_i64),
+            members::team_admin.eq(write.admin.unwrap_or_default().team_admin),
+            members::subteam_admin.eq(write.admin.unwrap_or_default().subteam_admin),
         ))
         .execute(conn)?;
     replace_emails(tenant, conn, id, &write.emails)?;
@@ -121,7 +143,8 @@ pub fn insert(
     find(tenant, conn, id)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
 }
 
-/// Replaces the member's SCIM view and projection; bumps the version.
+/// Replaces the member's SCIM view and projection; bumps the version. Also
+/// adopts a member made outside SCIM (`current` then has no SCIM resource).
 pub fn update(
     tenant: &TenantId,
     conn: &mut DbConnection,
@@ -151,6 +174,14 @@ pub fn update(
         members::version.eq(current.version + 1),
     ))
     .execute(conn)?;
+    if let Some(admin) = write.admin {
+        diesel::update(members::table.filter(members::id.eq(id.as_str())))
+            .set((
+                members::team_admin.eq(admin.team_admin),
+                members::subteam_admin.eq(admin.subteam_admin),
+            ))
+            .execute(conn)?;
+    }
     replace_emails(tenant, conn, &id, &write.emails)?;
     write_card(tenant, conn, &id, &write.card, &now)?;
     if !write.active {
@@ -183,6 +214,92 @@ pub fn deprovision(
         remove_from_all_subteams(tenant, conn, id)?;
     }
     Ok(updated == 1)
+}
+
+/// SCIM DELETE in the `delete` mode: member, card, links, email index and
+/// memberships go for good (the foreign keys cascade).
+pub fn purge(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+) -> Result<bool, StoreError> {
+    let deleted = diesel::delete(
+        members::table
+            .filter(members::tenant_id.eq(tenant.as_str()))
+            .filter(members::id.eq(id.as_str())),
+    )
+    .execute(conn)?;
+    Ok(deleted == 1)
+}
+
+/// A member made outside SCIM (dashboard, import): no SCIM resource yet.
+pub struct UnprovisionedMember<'a> {
+    pub email: &'a str,
+    pub display_name: Option<&'a str>,
+    /// `(kind, value)` links a card template put there.
+    pub template_links: &'a [(String, String)],
+}
+
+pub fn insert_unprovisioned(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+    member: &UnprovisionedMember<'_>,
+) -> Result<(), StoreError> {
+    let now = time::now();
+    diesel::insert_into(members::table)
+        .values((
+            members::id.eq(id.as_str()),
+            members::tenant_id.eq(tenant.as_str()),
+            members::display_name.eq(member.display_name),
+            members::active.eq(true),
+            members::created_at.eq(&now),
+            members::updated_at.eq(&now),
+            members::version.eq(1_i64),
+        ))
+        .execute(conn)?;
+    replace_emails(tenant, conn, id, &[member.email.to_owned()])?;
+    for (position, (kind, value)) in member.template_links.iter().enumerate() {
+        diesel::insert_into(card_links::table)
+            .values((
+                card_links::member_id.eq(id.as_str()),
+                card_links::tenant_id.eq(tenant.as_str()),
+                card_links::kind.eq(kind),
+                card_links::value.eq(value),
+                card_links::position.eq(i32::try_from(position).unwrap_or(i32::MAX)),
+                card_links::from_template.eq(true),
+            ))
+            .execute(conn)?;
+    }
+    let card = CardFields {
+        display_name: member.display_name.map(str::to_owned),
+        email: Some(member.email.to_owned()),
+        ..CardFields::default()
+    };
+    // The template's links stay as they are; only the card row is written.
+    write_card_row(tenant, conn, id, &card, &now)
+}
+
+/// The member made outside SCIM, in the team, whose email is `email`
+/// (case-insensitive): the one a SCIM create adopts instead of duplicating.
+pub fn find_unprovisioned_by_email(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    email: &str,
+) -> Result<Option<MemberRow>, StoreError> {
+    let with_email = member_emails::table
+        .filter(member_emails::tenant_id.eq(tenant.as_str()))
+        .filter(member_emails::value_lower.eq(email.to_lowercase()))
+        .select(member_emails::member_id);
+    Ok(members::table
+        .filter(members::tenant_id.eq(tenant.as_str()))
+        .filter(members::scim_resource.is_null())
+        .filter(members::deprovisioned_at.is_null())
+        .filter(members::id.eq_any(with_email))
+        .order(members::seq.asc())
+        .select(MemberRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 fn remove_from_all_subteams(
@@ -224,7 +341,7 @@ fn replace_emails(
     Ok(())
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = cards)]
 pub struct CardRow {
     pub display_name: Option<String>,
@@ -237,15 +354,60 @@ pub struct CardRow {
     pub photo_url: Option<String>,
 }
 
+impl From<CardRow> for CardFields {
+    fn from(row: CardRow) -> Self {
+        CardFields {
+            display_name: row.display_name,
+            email: row.email,
+            job_title: row.job_title,
+            company: row.company,
+            department: row.department,
+            phone: row.phone,
+            location: row.location,
+            photo_url: row.photo_url,
+        }
+    }
+}
+
+/// The member's card as it is now (empty for a member without one).
+pub fn current_card(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+) -> Result<CardFields, StoreError> {
+    Ok(cards::table
+        .filter(cards::tenant_id.eq(tenant.as_str()))
+        .filter(cards::member_id.eq(id.as_str()))
+        .select(CardRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(CardFields::from)
+        .unwrap_or_default())
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = card_links)]
 pub struct CardLinkRow {
     pub kind: String,
     pub value: String,
     pub position: i32,
+    pub from_template: bool,
 }
 
 fn write_card(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+    card: &CardFields,
+    now: &str,
+) -> Result<(), StoreError> {
+    write_card_row(tenant, conn, id, card, now)?;
+    upsert_link(tenant, conn, id, "email", card.email.as_deref())?;
+    upsert_link(tenant, conn, id, "phone", card.phone.as_deref())?;
+    Ok(())
+}
+
+fn write_card_row(
     tenant: &TenantId,
     conn: &mut DbConnection,
     id: &MemberId,
@@ -276,8 +438,6 @@ fn write_card(
             ))
             .execute(conn)?;
     }
-    upsert_link(tenant, conn, id, "email", card.email.as_deref())?;
-    upsert_link(tenant, conn, id, "phone", card.phone.as_deref())?;
     Ok(())
 }
 

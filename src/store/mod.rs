@@ -1,9 +1,12 @@
 //! Store layer: diesel over SQLite or PostgreSQL. Every function takes the
 //! tenant first; nothing here knows HTTP.
 
+pub mod activity;
 pub mod db;
 pub mod filter;
 pub mod members;
+pub mod outbox;
+pub mod policies;
 pub mod schema;
 pub mod subteams;
 pub mod tenants;

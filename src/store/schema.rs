@@ -38,6 +38,8 @@ diesel::table! {
         updated_at -> Text,
         version -> BigInt,
         deprovisioned_at -> Nullable<Text>,
+        team_admin -> Bool,
+        subteam_admin -> Bool,
     }
 }
 
@@ -89,6 +91,7 @@ diesel::table! {
         created_at -> Text,
         updated_at -> Text,
         version -> BigInt,
+        is_subteam -> Bool,
     }
 }
 
@@ -118,6 +121,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tenant_policies (tenant_id) {
+        tenant_id -> Text,
+        settings -> Text,
+        version -> BigInt,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    outbox (seq) {
+        seq -> BigInt,
+        tenant_id -> Text,
+        kind -> Text,
+        dedupe_key -> Text,
+        member_id -> Nullable<Text>,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        created_at -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Text,
+        lease_until -> Nullable<Text>,
+        sent_at -> Nullable<Text>,
+        failed_at -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    digest_cursors (tenant_id) {
+        tenant_id -> Text,
+        last_event_seq -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     api_tokens,
@@ -128,4 +167,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     subteams,
     subteam_members,
     provisioning_events,
+    tenant_policies,
+    outbox,
+    digest_cursors,
 );

@@ -29,6 +29,8 @@ pub struct SubteamRow {
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
+    /// False for a group outside the tenant's allowlist: kept for the IdP, not a subteam.
+    pub is_subteam: bool,
 }
 
 impl SubteamRow {
@@ -42,6 +44,7 @@ impl SubteamRow {
 pub struct GroupRef {
     pub id: String,
     pub display_name: String,
+    pub is_subteam: bool,
 }
 
 impl GroupRef {
@@ -61,6 +64,7 @@ pub struct SubteamWrite {
     pub external_id: Option<String>,
     /// The canonical SCIM resource without `members` (JSON text).
     pub scim_resource: String,
+    pub is_subteam: bool,
 }
 
 fn scoped(tenant: &TenantId) -> subteams::BoxedQuery<'_, Db> {
@@ -99,6 +103,7 @@ pub fn insert(
             subteams::created_at.eq(&now),
             subteams::updated_at.eq(&now),
             subteams::version.eq(1_i64),
+            subteams::is_subteam.eq(write.is_subteam),
         ))
         .execute(conn)?;
     find(tenant, conn, id)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
@@ -123,7 +128,33 @@ pub fn update(
         subteams::scim_resource.eq(&write.scim_resource),
         subteams::updated_at.eq(time::now()),
         subteams::version.eq(current.version + 1),
+        subteams::is_subteam.eq(write.is_subteam),
     ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Every group of the tenant in creation order (CLI, allowlist changes).
+pub fn all(tenant: &TenantId, conn: &mut DbConnection) -> Result<Vec<SubteamRow>, StoreError> {
+    Ok(scoped(tenant)
+        .order(subteams::seq.asc())
+        .select(SubteamRow::as_select())
+        .load(conn)?)
+}
+
+/// Sets whether a group is a subteam (after the allowlist changed).
+pub fn set_is_subteam(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &SubteamId,
+    is_subteam: bool,
+) -> Result<(), StoreError> {
+    diesel::update(
+        subteams::table
+            .filter(subteams::tenant_id.eq(tenant.as_str()))
+            .filter(subteams::id.eq(id.as_str())),
+    )
+    .set(subteams::is_subteam.eq(is_subteam))
     .execute(conn)?;
     Ok(())
 }
@@ -301,7 +332,7 @@ pub fn groups_of_members(
 ) -> Result<HashMap<String, Vec<GroupRef>>, StoreError> {
     let mut groups: HashMap<String, Vec<GroupRef>> = HashMap::new();
     for chunk in member_ids.chunks(CHUNK) {
-        let rows: Vec<(String, String, String)> = subteam_members::table
+        let rows: Vec<(String, String, String, bool)> = subteam_members::table
             .inner_join(subteams::table.on(subteams::id.eq(subteam_members::subteam_id)))
             .filter(subteam_members::tenant_id.eq(tenant.as_str()))
             .filter(subteam_members::member_id.eq_any(chunk))
@@ -310,13 +341,15 @@ pub fn groups_of_members(
                 subteam_members::member_id,
                 subteams::id,
                 subteams::display_name,
+                subteams::is_subteam,
             ))
             .load(conn)?;
-        for (member, id, display_name) in rows {
-            groups
-                .entry(member)
-                .or_default()
-                .push(GroupRef { id, display_name });
+        for (member, id, display_name, is_subteam) in rows {
+            groups.entry(member).or_default().push(GroupRef {
+                id,
+                display_name,
+                is_subteam,
+            });
         }
     }
     Ok(groups)

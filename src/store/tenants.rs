@@ -60,3 +60,11 @@ pub fn find_by_name(conn: &mut DbConnection, name: &str) -> Result<Option<Tenant
 pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {
     Ok(tenants::table.count().get_result(conn)?)
 }
+
+pub fn find(conn: &mut DbConnection, id: &TenantId) -> Result<Option<TenantRow>, StoreError> {
+    Ok(tenants::table
+        .filter(tenants::id.eq(id.as_str()))
+        .select(TenantRow::as_select())
+        .first(conn)
+        .optional()?)
+}

@@ -2,6 +2,8 @@
 //! (a temp SQLite file, or a fresh schema in the local PostgreSQL).
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod smtp;
+
 use std::io::Write;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -11,6 +13,7 @@ use diesel::prelude::*;
 use reqwest::{Client, Method, Response};
 use scimd::admin;
 use scimd::http::auth::AuthSettings;
+use scimd::jobs::JobSettings;
 use scimd::startup::{Application, ServerConfig};
 use scimd::store::db::{self, DbPool};
 use serde_json::Value;
@@ -83,6 +86,7 @@ pub struct TestApp {
 pub struct TestOptions {
     pub auth: AuthSettings,
     pub rate_limit: Option<u32>,
+    pub jobs: JobSettings,
 }
 
 impl Default for TestOptions {
@@ -93,6 +97,10 @@ impl Default for TestOptions {
                 ..AuthSettings::default()
             },
             rate_limit: None,
+            jobs: JobSettings {
+                poll: Duration::from_millis(100),
+                ..JobSettings::default()
+            },
         }
     }
 }
@@ -128,6 +136,7 @@ impl TestApp {
             workers: 2,
             auth: options.auth,
             rate_limit: options.rate_limit,
+            jobs: options.jobs,
         };
         let app = Application::build(&config).expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -307,6 +316,60 @@ impl TestApp {
         let (status, body) = json(self.post("/Groups", &body).await).await;
         assert_eq!(status, 201, "{body}");
         body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates users of `acme` through the service layer, skipping HTTP
+    /// (for setups too large to post one by one); returns their ids.
+    pub fn seed_users(&self, bodies: Vec<Value>) -> Vec<String> {
+        let conn = &mut *self.pool.get().unwrap();
+        let tenant = admin::tenant_by_name(conn, "acme").unwrap().tenant_id();
+        let policy = scimd::scim::policy::Policy::default();
+        let actor = scimd::scim::activity::Actor {
+            token_label: "seed".into(),
+            client: scimd::scim::activity::Client::Other,
+        };
+        let scope = scimd::service::Scope {
+            tenant: &tenant,
+            policy: &policy,
+            actor: &actor,
+        };
+        bodies
+            .into_iter()
+            .map(|body| {
+                scimd::service::users::create(&scope, conn, body)
+                    .unwrap()
+                    .row
+                    .id
+            })
+            .collect()
+    }
+
+    /// Changes tenant `acme`'s policy from outside the server, as the CLI does.
+    pub fn set_policy(&self, edit: impl FnOnce(&mut scimd::scim::policy::Policy)) {
+        let conn = &mut *self.pool.get().unwrap();
+        let tenant = admin::tenant_by_name(conn, "acme").unwrap();
+        admin::set_policy(conn, &tenant, edit).unwrap();
+    }
+
+    pub fn acme(&self) -> scimd::scim::ids::TenantId {
+        let conn = &mut *self.pool.get().unwrap();
+        admin::tenant_by_name(conn, "acme").unwrap().tenant_id()
+    }
+
+    /// Runs the `scimd` binary against this test's database; returns stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
+            .arg("--database-url")
+            .arg(&self.database_url)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "scimd {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
     }
 
     /// The card the product shows for a member, read through the store.

@@ -1,0 +1,195 @@
+//! The provisioning activity log and the digest cursors that read it.
+
+use diesel::prelude::*;
+
+use crate::scim::activity::{LoggedEvent, NewEvent};
+use crate::scim::ids::TenantId;
+use crate::scim::time;
+use crate::store::StoreError;
+use crate::store::db::DbConnection;
+use crate::store::schema::{digest_cursors, provisioning_events};
+
+type EventColumns = (
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i32,
+    Option<String>,
+);
+
+const EVENT_COLUMNS: (
+    provisioning_events::occurred_at,
+    provisioning_events::token_label,
+    provisioning_events::client,
+    provisioning_events::operation,
+    provisioning_events::resource_type,
+    provisioning_events::resource_id,
+    provisioning_events::resource_name,
+    provisioning_events::fields_changed,
+    provisioning_events::status,
+    provisioning_events::scim_type,
+) = (
+    provisioning_events::occurred_at,
+    provisioning_events::token_label,
+    provisioning_events::client,
+    provisioning_events::operation,
+    provisioning_events::resource_type,
+    provisioning_events::resource_id,
+    provisioning_events::resource_name,
+    provisioning_events::fields_changed,
+    provisioning_events::status,
+    provisioning_events::scim_type,
+);
+
+fn logged(row: EventColumns) -> LoggedEvent {
+    let (
+        occurred_at,
+        token_label,
+        client,
+        operation,
+        resource_type,
+        resource_id,
+        resource_name,
+        fields,
+        status,
+        scim_type,
+    ) = row;
+    LoggedEvent {
+        occurred_at,
+        token_label,
+        client,
+        operation,
+        resource_type,
+        resource_id,
+        resource_name,
+        fields_changed: fields
+            .as_deref()
+            .and_then(|f| serde_json::from_str(f).ok())
+            .unwrap_or_default(),
+        status,
+        scim_type,
+    }
+}
+
+pub fn record(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    event: &NewEvent<'_>,
+) -> Result<(), StoreError> {
+    let fields = (!event.fields_changed.is_empty())
+        .then(|| serde_json::to_string(event.fields_changed).unwrap_or_default());
+    diesel::insert_into(provisioning_events::table)
+        .values((
+            provisioning_events::tenant_id.eq(tenant.as_str()),
+            provisioning_events::occurred_at.eq(time::now()),
+            provisioning_events::token_label.eq(&event.actor.token_label),
+            provisioning_events::client.eq(event.actor.client.as_str()),
+            provisioning_events::operation.eq(event.operation.as_str()),
+            provisioning_events::resource_type.eq(event.resource_type),
+            provisioning_events::resource_id.eq(event.resource_id),
+            provisioning_events::resource_name.eq(event.resource_name),
+            provisioning_events::fields_changed.eq(fields),
+            provisioning_events::status.eq(i32::from(event.status)),
+            provisioning_events::scim_type.eq(event.scim_type),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A tenant's events at or after `since` (stored time format), oldest first.
+pub fn since(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    since: Option<&str>,
+) -> Result<Vec<LoggedEvent>, StoreError> {
+    let mut query = provisioning_events::table
+        .filter(provisioning_events::tenant_id.eq(tenant.as_str()))
+        .into_boxed();
+    if let Some(since) = since {
+        query = query.filter(provisioning_events::occurred_at.ge(since));
+    }
+    Ok(query
+        .order(provisioning_events::seq.asc())
+        .select(EVENT_COLUMNS)
+        .load::<EventColumns>(conn)?
+        .into_iter()
+        .map(logged)
+        .collect())
+}
+
+/// The newest event's sequence number and time, if any.
+pub fn latest(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+) -> Result<Option<(i64, String)>, StoreError> {
+    Ok(provisioning_events::table
+        .filter(provisioning_events::tenant_id.eq(tenant.as_str()))
+        .order(provisioning_events::seq.desc())
+        .select((provisioning_events::seq, provisioning_events::occurred_at))
+        .first(conn)
+        .optional()?)
+}
+
+/// Events with `after < seq <= through`, oldest first.
+pub fn between(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    after: i64,
+    through: i64,
+) -> Result<Vec<LoggedEvent>, StoreError> {
+    Ok(provisioning_events::table
+        .filter(provisioning_events::tenant_id.eq(tenant.as_str()))
+        .filter(provisioning_events::seq.gt(after))
+        .filter(provisioning_events::seq.le(through))
+        .order(provisioning_events::seq.asc())
+        .select(EVENT_COLUMNS)
+        .load::<EventColumns>(conn)?
+        .into_iter()
+        .map(logged)
+        .collect())
+}
+
+/// Deletes events older than `before` (stored time format); returns how many.
+pub fn prune(conn: &mut DbConnection, before: &str) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        provisioning_events::table.filter(provisioning_events::occurred_at.lt(before)),
+    )
+    .execute(conn)?)
+}
+
+/// The last event a digest covered; `None` before the tenant's first digest.
+pub fn digest_cursor(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+) -> Result<Option<i64>, StoreError> {
+    Ok(digest_cursors::table
+        .filter(digest_cursors::tenant_id.eq(tenant.as_str()))
+        .select(digest_cursors::last_event_seq)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn set_digest_cursor(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    seq: i64,
+) -> Result<(), StoreError> {
+    let updated =
+        diesel::update(digest_cursors::table.filter(digest_cursors::tenant_id.eq(tenant.as_str())))
+            .set(digest_cursors::last_event_seq.eq(seq))
+            .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(digest_cursors::table)
+            .values((
+                digest_cursors::tenant_id.eq(tenant.as_str()),
+                digest_cursors::last_event_seq.eq(seq),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
