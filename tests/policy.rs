@@ -1,0 +1,750 @@
+//! Provisioning policy per tenant, over HTTP on both backends: each setting
+//! on and off, the rules that hold whatever the settings, the activity log,
+//! invites and digests through a real SMTP sink.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::smtp::SmtpSink;
+use common::{
+    ENTERPRISE, GROUP_SCHEMA, TestApp, TestOptions, USER_SCHEMA, assert_scim_error, json,
+    patch_body, user_body,
+};
+use diesel::prelude::*;
+use reqwest::Method;
+use scimd::admin;
+use scimd::jobs::JobSettings;
+use scimd::scim::ids::MemberId;
+use scimd::scim::policy::{CardField, Deprovisioning, FieldRule};
+use scimd::store::members::UnprovisionedMember;
+use scimd::store::schema::{card_links, cards, member_emails, members, subteam_members};
+use serde_json::{Value, json};
+
+fn titled(user_name: &str, title: &str) -> Value {
+    let mut body = user_body(user_name);
+    body["title"] = json!(title);
+    body[ENTERPRISE] = json!({"department": "Sales"});
+    body["schemas"] = json!([USER_SCHEMA, ENTERPRISE]);
+    body
+}
+
+async fn overwrite_off_keeps_the_card_while_scim_shows_the_idp_value(app: TestApp) {
+    app.set_policy(|p| {
+        p.fields.insert(
+            CardField::JobTitle,
+            FieldRule {
+                sync: true,
+                overwrite: false,
+            },
+        );
+    });
+    let id = {
+        let (status, body) = json(
+            app.post("/Users", &titled("ann@example.com", "Engineer"))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        app.card("acme", &id).job_title.as_deref(),
+        Some("Engineer"),
+        "sync on"
+    );
+    let (status, body) = json(
+        app.put(
+            &format!("/Users/{id}"),
+            &titled("ann@example.com", "Director"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, fetched) = json(app.get(&format!("/Users/{id}")).await).await;
+    assert_eq!(
+        fetched["title"], "Director",
+        "the stored SCIM resource follows the IdP"
+    );
+    assert_eq!(
+        app.card("acme", &id).job_title.as_deref(),
+        Some("Engineer"),
+        "overwrite off"
+    );
+    // The same through PATCH; fields whose overwrite is on still follow.
+    let ops = json!([{"op": "replace", "path": "title", "value": "VP"},
+                     {"op": "replace", "path": format!("{ENTERPRISE}:department"), "value": "Legal"}]);
+    let (status, body) = json(app.patch(&format!("/Users/{id}"), &patch_body(ops)).await).await;
+    assert_eq!(status, 200, "{body}");
+    let card = app.card("acme", &id);
+    assert_eq!(card.job_title.as_deref(), Some("Engineer"));
+    assert_eq!(card.department.as_deref(), Some("Legal"));
+}
+
+async fn overwrite_on_by_default_and_sync_off_skips_creation(app: TestApp) {
+    let id = {
+        let (_, body) = json(
+            app.post("/Users", &titled("bo@example.com", "Engineer"))
+                .await,
+        )
+        .await;
+        body["id"].as_str().unwrap().to_owned()
+    };
+    app.put(
+        &format!("/Users/{id}"),
+        &titled("bo@example.com", "Director"),
+    )
+    .await;
+    assert_eq!(
+        app.card("acme", &id).job_title.as_deref(),
+        Some("Director"),
+        "default: overwrite"
+    );
+
+    app.set_policy(|p| {
+        p.fields.insert(
+            CardField::Department,
+            FieldRule {
+                sync: false,
+                overwrite: true,
+            },
+        );
+    });
+    let (_, body) = json(
+        app.post("/Users", &titled("cy@example.com", "Engineer"))
+            .await,
+    )
+    .await;
+    let id = body["id"].as_str().unwrap().to_owned();
+    let card = app.card("acme", &id);
+    assert_eq!(card.department, None, "sync off: not applied on create");
+    assert_eq!(card.job_title.as_deref(), Some("Engineer"));
+    let ops =
+        json!([{"op": "replace", "path": format!("{ENTERPRISE}:department"), "value": "Ops"}]);
+    app.patch(&format!("/Users/{id}"), &patch_body(ops)).await;
+    assert_eq!(
+        app.card("acme", &id).department.as_deref(),
+        Some("Ops"),
+        "overwrite on"
+    );
+}
+
+fn rows_for_member(app: &TestApp, id: &str) -> [i64; 5] {
+    let conn = &mut *app.pool.get().unwrap();
+    [
+        members::table
+            .filter(members::id.eq(id))
+            .count()
+            .get_result(conn)
+            .unwrap(),
+        cards::table
+            .filter(cards::member_id.eq(id))
+            .count()
+            .get_result(conn)
+            .unwrap(),
+        card_links::table
+            .filter(card_links::member_id.eq(id))
+            .count()
+            .get_result(conn)
+            .unwrap(),
+        member_emails::table
+            .filter(member_emails::member_id.eq(id))
+            .count()
+            .get_result(conn)
+            .unwrap(),
+        subteam_members::table
+            .filter(subteam_members::member_id.eq(id))
+            .count()
+            .get_result(conn)
+            .unwrap(),
+    ]
+}
+
+async fn delete_mode_leaves_no_rows_behind(app: TestApp) {
+    app.set_policy(|p| p.deprovisioning = Deprovisioning::Delete);
+    let id = app.create_user("gone@example.com").await;
+    app.create_group("Team A", &[&id]).await;
+    assert_eq!(rows_for_member(&app, &id), [1, 1, 1, 1, 1]);
+    assert_eq!(app.delete(&format!("/Users/{id}")).await.status(), 204);
+    assert_eq!(rows_for_member(&app, &id), [0, 0, 0, 0, 0]);
+    let (status, body) = json(app.get(&format!("/Users/{id}")).await).await;
+    assert_scim_error(status, &body, 404, None);
+    // The userName is free again.
+    app.create_user("gone@example.com").await;
+}
+
+async fn deactivate_mode_keeps_data_and_active_false_never_deletes(app: TestApp) {
+    let kept = app.create_user("kept@example.com").await;
+    app.create_group("Team B", &[&kept]).await;
+    assert_eq!(app.delete(&format!("/Users/{kept}")).await.status(), 204);
+    assert_eq!(
+        rows_for_member(&app, &kept),
+        [1, 1, 1, 1, 0],
+        "data kept, out of subteams"
+    );
+
+    app.set_policy(|p| p.deprovisioning = Deprovisioning::Delete);
+    let id = app.create_user("paused@example.com").await;
+    let ops = json!([{"op": "Replace", "value": {"active": "False"}}]);
+    let (status, body) = json(app.patch(&format!("/Users/{id}"), &patch_body(ops)).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["active"], false);
+    assert_eq!(
+        rows_for_member(&app, &id)[..4],
+        [1, 1, 1, 1],
+        "active false deactivates only"
+    );
+}
+
+async fn required_names_on_and_off(app: TestApp) {
+    let nameless = json!({"schemas": [USER_SCHEMA], "userName": "solo@example.com",
+                          "name": {"givenName": "Solo"}});
+    let (status, body) = json(app.post("/Users", &nameless).await).await;
+    assert_eq!(status, 201, "off: accepted {body}");
+
+    app.set_policy(|p| p.require_names = true);
+    let mut second = nameless.clone();
+    second["userName"] = json!("duo@example.com");
+    let (status, body) = json(app.post("/Users", &second).await).await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("name.familyName") && !detail.contains("givenName"),
+        "{detail}"
+    );
+
+    // A PATCH that removes a required name is refused and changes nothing.
+    let id = app.create_user("full@example.com").await;
+    let ops = json!([{"op": "remove", "path": "name.givenName"}]);
+    let (status, body) = json(app.patch(&format!("/Users/{id}"), &patch_body(ops)).await).await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+    assert!(
+        body["detail"].as_str().unwrap().contains("name.givenName"),
+        "{body}"
+    );
+    let (_, fetched) = json(app.get(&format!("/Users/{id}")).await).await;
+    assert_eq!(fetched["name"]["givenName"], "Given");
+
+    app.set_policy(|p| p.require_names = false);
+    let (status, _) = json(app.post("/Users", &second).await).await;
+    assert_eq!(status, 201, "the next request after a change follows it");
+}
+
+async fn admin_roles_map_when_on_and_change_nothing_when_off(app: TestApp) {
+    let with_roles = |user_name: &str, roles: Value| {
+        let mut body = user_body(user_name);
+        body["roles"] = roles;
+        body
+    };
+    let roles = json!([{"value": "Global Administrator", "primary": true}]);
+    let (_, body) = json(
+        app.post("/Users", &with_roles("off@example.com", roles.clone()))
+            .await,
+    )
+    .await;
+    let off_id = body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        body["roles"][0]["value"], "Global Administrator",
+        "roles are stored"
+    );
+    let shown: Value =
+        serde_json::from_str(&app.cli(&["member", "show", "--tenant", "acme", &off_id])).unwrap();
+    assert_eq!(
+        (
+            shown["teamAdmin"].as_bool(),
+            shown["subteamAdmin"].as_bool()
+        ),
+        (Some(false), Some(false))
+    );
+
+    app.set_policy(|p| p.admin_roles = true);
+    let (_, body) = json(
+        app.post("/Users", &with_roles("admin@example.com", roles))
+            .await,
+    )
+    .await;
+    let admin_id = body["id"].as_str().unwrap().to_owned();
+    let groups_admin = json!([{"value": "groups administrator"}]);
+    let (_, body) = json(
+        app.post("/Users", &with_roles("lead@example.com", groups_admin))
+            .await,
+    )
+    .await;
+    let lead_id = body["id"].as_str().unwrap().to_owned();
+    app.create_group("Design", &[&lead_id]).await;
+    let show = |id: &str| -> Value {
+        serde_json::from_str(&app.cli(&["member", "show", "--tenant", "acme", id])).unwrap()
+    };
+    let admin = show(&admin_id);
+    assert_eq!(
+        (
+            admin["teamAdmin"].as_bool(),
+            admin["subteamAdmin"].as_bool()
+        ),
+        (Some(true), Some(false))
+    );
+    let lead = show(&lead_id);
+    assert_eq!(
+        (lead["teamAdmin"].as_bool(), lead["subteamAdmin"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert_eq!(
+        lead["subteams"],
+        json!(["Design"]),
+        "subteam admin of the member's subteams"
+    );
+
+    // Losing the role in the IdP takes the team role away.
+    let ops = json!([{"op": "remove", "path": "roles"}]);
+    app.patch(&format!("/Users/{admin_id}"), &patch_body(ops))
+        .await;
+    assert_eq!(show(&admin_id)["teamAdmin"], false);
+}
+
+async fn group_allowlist_keeps_other_groups_out_of_subteams(app: TestApp) {
+    app.set_policy(|p| p.group_allowlist = vec!["Sales".into(), "ext-ops".into()]);
+    let member = app.create_user("gia@example.com").await;
+    let sales = app.create_group("Sales", &[&member]).await;
+    let engineering = app.create_group("Engineering", &[&member]).await;
+    let ops_body =
+        json!({"schemas": [GROUP_SCHEMA], "displayName": "Operations", "externalId": "ext-ops"});
+    let (status, body) = json(app.post("/Groups", &ops_body).await).await;
+    assert_eq!(status, 201, "{body}");
+    let operations = body["id"].as_str().unwrap().to_owned();
+    // The IdP sees every group as it pushed it.
+    let (status, body) = json(app.get(&format!("/Groups/{engineering}")).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["members"][0]["value"], member);
+    let listing = app.cli(&["subteam", "list", "--tenant", "acme"]);
+    let is_subteam = |id: &str| {
+        listing
+            .lines()
+            .find(|l| l.starts_with(id))
+            .map(|l| l.ends_with("\tyes"))
+            .unwrap()
+    };
+    assert!(is_subteam(&sales));
+    assert!(!is_subteam(&engineering));
+    assert!(is_subteam(&operations), "allowed by external id");
+    let shown: Value =
+        serde_json::from_str(&app.cli(&["member", "show", "--tenant", "acme", &member])).unwrap();
+    assert_eq!(shown["subteams"], json!(["Sales"]));
+
+    // Emptying the allowlist makes every group a subteam again.
+    app.cli(&[
+        "policy",
+        "set",
+        "--tenant",
+        "acme",
+        "--clear-group-allowlist",
+    ]);
+    let shown: Value =
+        serde_json::from_str(&app.cli(&["member", "show", "--tenant", "acme", &member])).unwrap();
+    assert_eq!(shown["subteams"], json!(["Sales", "Engineering"]));
+}
+
+fn add_outside_member(app: &TestApp, email: &str, links: &[(&str, &str)]) -> MemberId {
+    let conn = &mut *app.pool.get().unwrap();
+    let tenant = admin::tenant_by_name(conn, "acme").unwrap();
+    let links: Vec<(String, String)> = links
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+    admin::add_member(
+        conn,
+        &tenant,
+        &UnprovisionedMember {
+            email,
+            display_name: Some("Dashboard Dana"),
+            template_links: &links,
+        },
+    )
+    .unwrap()
+}
+
+fn member_count(app: &TestApp) -> i64 {
+    let conn = &mut *app.pool.get().unwrap();
+    members::table
+        .filter(members::tenant_id.eq(app.acme().as_str()))
+        .count()
+        .get_result(conn)
+        .unwrap()
+}
+
+async fn create_adopts_a_member_made_outside_scim(app: TestApp) {
+    let existing = add_outside_member(
+        &app,
+        "dana@acme.example",
+        &[
+            ("email", "name@acme.example"),
+            ("phone", "+1 000 0000"),
+            ("url", "https://acme.example"),
+        ],
+    );
+    assert_eq!(member_count(&app), 1);
+    let mut body = user_body("dana.okta@acme.example");
+    body["emails"] = json!([{"value": "Dana@Acme.example", "type": "work", "primary": true}]);
+    body["phoneNumbers"] = json!([{"value": "+1 555 0199", "type": "mobile"}]);
+    let (status, created) = json(app.post("/Users", &body).await).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        created["id"],
+        existing.as_str(),
+        "the existing member was adopted"
+    );
+    assert_eq!(member_count(&app), 1, "no second member");
+    let (status, fetched) = json(app.get(&format!("/Users/{existing}")).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(fetched["userName"], "dana.okta@acme.example");
+
+    // Template links updated in place, not duplicated; other links untouched.
+    let shown: Value =
+        serde_json::from_str(&app.cli(&["member", "show", "--tenant", "acme", existing.as_str()]))
+            .unwrap();
+    let links = shown["links"].as_array().unwrap();
+    assert_eq!(links.len(), 3, "{shown}");
+    assert_eq!(
+        links[0],
+        json!({"kind": "email", "value": "Dana@Acme.example", "position": 0, "fromTemplate": true})
+    );
+    assert_eq!(
+        links[1],
+        json!({"kind": "phone", "value": "+1 555 0199", "position": 1, "fromTemplate": true})
+    );
+    assert_eq!(links[2]["value"], "https://acme.example");
+    assert_eq!(shown["card"]["name"], "Given Family");
+
+    // Created twice: the second is a uniqueness conflict, not a second member.
+    let (status, again) = json(app.post("/Users", &body).await).await;
+    assert_scim_error(status, &again, 409, Some("uniqueness"));
+    assert_eq!(member_count(&app), 1);
+}
+
+async fn adoption_follows_sync_rules_and_card_without_links_gets_them(app: TestApp) {
+    app.set_policy(|p| {
+        p.fields.insert(
+            CardField::Name,
+            FieldRule {
+                sync: false,
+                overwrite: true,
+            },
+        );
+    });
+    let existing = add_outside_member(&app, "eli@acme.example", &[]);
+    let (status, created) = json(app.post("/Users", &user_body("eli@acme.example")).await).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["id"], existing.as_str());
+    let shown: Value =
+        serde_json::from_str(&app.cli(&["member", "show", "--tenant", "acme", existing.as_str()]))
+            .unwrap();
+    assert_eq!(
+        shown["card"]["name"], "Dashboard Dana",
+        "name sync off: the team's name stays"
+    );
+    assert_eq!(
+        shown["links"],
+        json!([{"kind": "email", "value": "eli@acme.example", "position": 0, "fromTemplate": false}])
+    );
+    // A different userName with another SCIM member's email is a new member;
+    // a SCIM member's userName taken again is still 409.
+    let (status, _) = json(app.post("/Users", &user_body("fay@acme.example")).await).await;
+    assert_eq!(status, 201);
+    let (status, body) = json(app.post("/Users", &user_body("FAY@acme.example")).await).await;
+    assert_scim_error(status, &body, 409, Some("uniqueness"));
+    assert_eq!(member_count(&app), 2);
+}
+
+async fn activity_log_records_every_write_with_client_and_outcome(app: TestApp) {
+    let okta = |method: Method, path: &str, body: Option<&Value>| {
+        let mut request = app
+            .client
+            .request(method, app.url(path))
+            .bearer_auth(&app.token)
+            .header("user-agent", "Okta SCIM Client 1.0.0");
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/scim+json")
+                .body(body.to_string());
+        }
+        request.send()
+    };
+    let (_, created) = json(
+        okta(Method::POST, "/Users", Some(&user_body("log@example.com")))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, _) = json(
+        okta(Method::POST, "/Users", Some(&user_body("LOG@example.com")))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 409);
+    let ops = patch_body(json!([{"op": "replace", "path": "title", "value": "Chef"}]));
+    okta(Method::PATCH, &format!("/Users/{id}"), Some(&ops))
+        .await
+        .unwrap();
+    let deactivate = patch_body(json!([{"op": "replace", "value": {"active": false}}]));
+    okta(Method::PATCH, &format!("/Users/{id}"), Some(&deactivate))
+        .await
+        .unwrap();
+    app.create_group("Logged", &[]).await;
+    app.get(&format!("/Users/{id}")).await; // reads are not logged
+
+    let events = {
+        let conn = &mut *app.pool.get().unwrap();
+        scimd::store::activity::since(&app.acme(), conn, None).unwrap()
+    };
+    let summary: Vec<(&str, &str, &str, i32, Option<&str>)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.client.as_str(),
+                e.operation.as_str(),
+                e.resource_type.as_str(),
+                e.status,
+                e.scim_type.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("okta", "create", "User", 201, None),
+            ("okta", "create", "User", 409, Some("uniqueness")),
+            ("okta", "update", "User", 200, None),
+            ("okta", "deactivate", "User", 200, None),
+            ("other", "create", "Group", 201, None),
+        ]
+    );
+    assert_eq!(events[0].token_label.as_deref(), Some("test"));
+    assert_eq!(events[0].resource_id.as_deref(), Some(id.as_str()));
+    assert_eq!(events[1].resource_name.as_deref(), Some("LOG@example.com"));
+    assert_eq!(events[2].fields_changed, ["title"]);
+    assert_eq!(events[3].fields_changed, ["active"]);
+    assert_eq!(events[4].resource_name.as_deref(), Some("Logged"));
+
+    // The CLI: every write as CSV, and a per-run summary.
+    let csv = app.cli(&["activity", "--tenant", "acme", "--format", "csv"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 6, "{csv}");
+    assert!(lines[0].starts_with("time,token,client,operation"), "{csv}");
+    assert!(
+        lines[2].contains(",okta,create,User,") && lines[2].ends_with(",409,uniqueness"),
+        "{csv}"
+    );
+    let runs: Value = serde_json::from_str(&app.cli(&[
+        "activity",
+        "--tenant",
+        "acme",
+        "--since",
+        "1h",
+        "--summary",
+        "runs",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+    assert_eq!(
+        (
+            &runs[0]["created"],
+            &runs[0]["updated"],
+            &runs[0]["deactivated"],
+            &runs[0]["failed"]
+        ),
+        (&json!(2), &json!(1), &json!(1), &json!(1))
+    );
+}
+
+async fn old_activity_is_pruned(app: TestApp) {
+    // Entries older than the retention go at the job's first pass; recent ones stay.
+    let recent = app.create_user("recent@example.com").await;
+    let database_url = app.database_url.clone();
+    let conn = &mut *app.pool.get().unwrap();
+    diesel::insert_into(scimd::store::schema::provisioning_events::table)
+        .values((
+            scimd::store::schema::provisioning_events::tenant_id.eq(app.acme().as_str()),
+            scimd::store::schema::provisioning_events::occurred_at
+                .eq("2020-01-01T00:00:00.000000Z"),
+            scimd::store::schema::provisioning_events::client.eq("other"),
+            scimd::store::schema::provisioning_events::operation.eq("create"),
+            scimd::store::schema::provisioning_events::resource_type.eq("User"),
+            scimd::store::schema::provisioning_events::status.eq(201),
+        ))
+        .execute(conn)
+        .unwrap();
+    let jobs = scimd::jobs::spawn(
+        scimd::store::db::connect(&database_url, 1).unwrap(),
+        JobSettings {
+            activity_retention: Duration::from_secs(24 * 3600),
+            poll: Duration::from_millis(50),
+            ..JobSettings::default()
+        },
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let remaining = loop {
+        let remaining = scimd::store::activity::since(&app.acme(), conn, None).unwrap();
+        if remaining.len() == 1 || std::time::Instant::now() > deadline {
+            break remaining;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    jobs.stop();
+    assert_eq!(remaining.len(), 1, "{remaining:?}");
+    assert_eq!(remaining[0].resource_id.as_deref(), Some(recent.as_str()));
+}
+
+on_both_backends!(
+    overwrite_off_keeps_the_card_while_scim_shows_the_idp_value,
+    overwrite_on_by_default_and_sync_off_skips_creation,
+    delete_mode_leaves_no_rows_behind,
+    deactivate_mode_keeps_data_and_active_false_never_deletes,
+    required_names_on_and_off,
+    admin_roles_map_when_on_and_change_nothing_when_off,
+    group_allowlist_keeps_other_groups_out_of_subteams,
+    create_adopts_a_member_made_outside_scim,
+    adoption_follows_sync_rules_and_card_without_links_gets_them,
+    activity_log_records_every_write_with_client_and_outcome,
+    old_activity_is_pruned,
+);
+
+/// Tests that need the server's jobs talking to an SMTP sink.
+mod mail {
+    use super::*;
+    use common::Backend;
+
+    async fn spawn(backend: Backend, sink: &SmtpSink) -> Option<TestApp> {
+        TestApp::spawn_with(
+            backend,
+            TestOptions {
+                jobs: JobSettings {
+                    smtp_url: Some(sink.url()),
+                    poll: Duration::from_millis(100),
+                    retry_base: Duration::from_millis(200),
+                    ..JobSettings::default()
+                },
+                ..TestOptions::default()
+            },
+        )
+        .await
+    }
+
+    fn outbox_len(app: &TestApp) -> usize {
+        let conn = &mut *app.pool.get().unwrap();
+        scimd::store::outbox::list(&app.acme(), conn).unwrap().len()
+    }
+
+    async fn invites_arrive_once_even_when_the_request_is_retried(backend: Backend) {
+        let sink = SmtpSink::start(0);
+        let Some(app) = spawn(backend, &sink).await else {
+            return;
+        };
+        app.create_user("before@example.com").await;
+        app.set_policy(|p| p.invites = true);
+        let body = user_body("new.hire@example.com");
+        let (status, _) = json(app.post("/Users", &body).await).await;
+        assert_eq!(status, 201);
+        let (status, _) = json(app.post("/Users", &body).await).await;
+        assert_eq!(status, 409, "the retry is a conflict");
+        let received = sink.wait_for(1, Duration::from_secs(10));
+        // Give a duplicate every chance to show up before asserting there is none.
+        std::thread::sleep(Duration::from_millis(600));
+        let received_after = sink.received();
+        assert_eq!(received.len(), 1, "{received:?}");
+        assert_eq!(received_after.len(), 1, "{received_after:?}");
+        assert_eq!(received[0].recipients, ["new.hire@example.com"]);
+        assert!(
+            received[0]
+                .data
+                .contains("Subject: Your acme business card is ready"),
+            "{}",
+            received[0].data
+        );
+        assert_eq!(outbox_len(&app), 1, "nothing queued while invites were off");
+    }
+
+    async fn invites_are_retried_after_a_transient_smtp_failure(backend: Backend) {
+        let sink = SmtpSink::start(2);
+        let Some(app) = spawn(backend, &sink).await else {
+            return;
+        };
+        app.set_policy(|p| p.invites = true);
+        app.create_user("patient@example.com").await;
+        let received = sink.wait_for(1, Duration::from_secs(15));
+        assert_eq!(received.len(), 1, "delivered after the refusals");
+        assert_eq!(sink.refused(), 2);
+        std::thread::sleep(Duration::from_millis(600));
+        assert_eq!(sink.received().len(), 1, "and only once");
+        let conn = &mut *app.pool.get().unwrap();
+        let row = &scimd::store::outbox::list(&app.acme(), conn).unwrap()[0];
+        assert_eq!(row.attempts, 3);
+        assert!(row.sent_at.is_some());
+    }
+
+    async fn digest_follows_a_settled_burst(backend: Backend) {
+        let sink = SmtpSink::start(0);
+        let Some(app) = spawn(backend, &sink).await else {
+            return;
+        };
+        app.create_user("before.digest@example.com").await;
+        app.set_policy(|p| {
+            p.admin_contacts = vec!["it@acme.example".into()];
+            p.digest_quiet_secs = 1;
+        });
+        let ann = app.create_user("ann@acme.example").await;
+        app.create_user("bo@acme.example").await;
+        app.delete(&format!("/Users/{ann}")).await;
+        let received = sink.wait_for(1, Duration::from_secs(15));
+        assert_eq!(received.len(), 1, "{received:?}");
+        let digest = &received[0];
+        assert_eq!(digest.recipients, ["it@acme.example"]);
+        assert!(
+            digest
+                .data
+                .contains("acme: 2 added, 1 removed by provisioning"),
+            "{}",
+            digest.data
+        );
+        assert!(digest.data.contains("bo@acme.example"), "{}", digest.data);
+        assert!(
+            !digest.data.contains("before.digest"),
+            "only activity after contacts were set"
+        );
+        // No new activity, no new digest.
+        std::thread::sleep(Duration::from_millis(2500));
+        assert_eq!(sink.received().len(), 1);
+    }
+
+    macro_rules! mail_tests {
+        ($($name:ident),*) => {
+            mod sqlite {
+                $(
+                    #[actix_web::test]
+                    async fn $name() {
+                        super::$name(super::Backend::Sqlite).await;
+                    }
+                )*
+            }
+            mod postgres {
+                $(
+                    #[actix_web::test]
+                    async fn $name() {
+                        super::$name(super::Backend::Postgres).await;
+                    }
+                )*
+            }
+        };
+    }
+
+    mail_tests!(
+        invites_arrive_once_even_when_the_request_is_retried,
+        invites_are_retried_after_a_transient_smtp_failure,
+        digest_follows_a_settled_burst
+    );
+}
