@@ -87,6 +87,26 @@ async fn user_name_is_unique_case_insensitively(app: TestApp) {
     assert_eq!(list["totalResults"], 1);
 }
 
+async fn concurrent_patches_lose_no_update(app: TestApp) {
+    let id = app.create_user("busy@example.com").await;
+    let path = format!("/Users/{id}");
+    let bodies: Vec<Value> = (0..8)
+        .map(|i| {
+            patch_body(json!([{"op": "add", "path": "emails",
+                               "value": [{"value": format!("alias{i}@example.com"), "type": "other"}]}]))
+        })
+        .collect();
+    let statuses: Vec<u16> = futures::future::join_all(bodies.iter().map(|b| app.patch(&path, b)))
+        .await
+        .into_iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(statuses, [200; 8]);
+    let (_, user) = json(app.get(&path).await).await;
+    assert_eq!(user["emails"].as_array().unwrap().len(), 9, "{user}");
+    assert_eq!(user["meta"]["version"], "W/\"9\"", "one version per write");
+}
+
 async fn concurrent_duplicate_creates_yield_one_member(app: TestApp) {
     let body = user_body("race@example.com");
     let attempts = (0..8).map(|_| app.post("/Users", &body));
@@ -663,6 +683,7 @@ on_both_backends!(
     attribute_names_are_case_insensitive_on_input,
     user_name_is_unique_case_insensitively,
     concurrent_duplicate_creates_yield_one_member,
+    concurrent_patches_lose_no_update,
     password_is_accepted_hashed_and_never_returned,
     attributes_and_excluded_attributes_shape_responses,
     put_replaces_and_etags_guard_writes,

@@ -321,6 +321,9 @@ pub fn replace(
             let (write, member_ids) =
                 split_members(scope.policy, resource::normalize(KIND, body)?)?;
             let before = write_transaction(conn, |conn| {
+                if !subteams::lock(scope.tenant, conn, id)? {
+                    return Err(not_found(id));
+                }
                 let current =
                     subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
                 check_version(&current, if_match)?;
@@ -458,6 +461,9 @@ pub fn patch(
             let ops = patch::parse_patch_request(body)?;
             let (changes, attribute_ops) = split_ops(&ops)?;
             let (before, after) = write_transaction(conn, |conn| {
+                if !subteams::lock(scope.tenant, conn, id)? {
+                    return Err(not_found(id));
+                }
                 let current =
                     subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
                 check_version(&current, if_match)?;
@@ -500,6 +506,9 @@ pub fn delete(
         204,
         |conn| {
             let current = write_transaction(conn, |conn| {
+                if !subteams::lock(scope.tenant, conn, id)? {
+                    return Err(not_found(id));
+                }
                 let current =
                     subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
                 check_version(&current, if_match)?;

@@ -195,6 +195,13 @@ pub fn create(
                 Some(email) => members::find_unprovisioned_by_email(scope.tenant, conn, email)?,
                 None => None,
             };
+            // Locked and re-checked: of two concurrent creates, one adopts.
+            let adoptable = match adoptable {
+                Some(row) if members::lock_unprovisioned(scope.tenant, conn, &row.member_id())? => {
+                    Some(row)
+                }
+                _ => None,
+            };
             if let Some(existing) = adoptable {
                 let card_now = members::current_card(scope.tenant, conn, &existing.member_id())?;
                 write.card = scope
@@ -242,23 +249,22 @@ fn replace_with(
         resource_name: None,
     };
     logged(scope, conn, &attempt, 200, |conn| {
-        let current = members::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-        require_version(&current, if_match)?;
-        let mut write = member_write(scope.policy, build(&current)?)?;
-        let from_idp = write.card.clone();
-        let new_password = write.password_hash.is_some();
-        let row = write_transaction(conn, |conn| {
-            // Re-read inside the transaction: a concurrent write wins or we do, never both.
-            let locked = members::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-            if locked.version != current.version {
-                return Err(ScimError::PreconditionFailed);
+        let (current, row, new_password) = write_transaction(conn, |conn| {
+            // The row lock makes a concurrent write to this member wait, then
+            // build on what this one committed: no update is lost.
+            if !members::lock(scope.tenant, conn, id)? {
+                return Err(not_found(id));
             }
+            let current = members::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+            require_version(&current, if_match)?;
+            let mut write = member_write(scope.policy, build(&current)?)?;
             let card_now = members::current_card(scope.tenant, conn, id)?;
             write.card = scope
                 .policy
-                .merge_card(CardWrite::Update, &card_now, &from_idp);
-            members::update(scope.tenant, conn, &locked, &write)
-                .map_err(map_unique(&write.user_name))
+                .merge_card(CardWrite::Update, &card_now, &write.card);
+            let row = members::update(scope.tenant, conn, &current, &write)
+                .map_err(map_unique(&write.user_name))?;
+            Ok((current, row, write.password_hash.is_some()))
         })?;
         let mut fields_changed =
             changed_attributes(&stored_resource(&current), &stored_resource(&row));
@@ -321,22 +327,27 @@ pub fn delete(
         resource_name: None,
     };
     logged(scope, conn, &attempt, 204, |conn| {
-        let current = members::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-        require_version(&current, if_match)?;
-        write_transaction(conn, |conn| {
-            let done = match scope.policy.deprovisioning {
-                Deprovisioning::Deactivate => members::deprovision(scope.tenant, conn, id)?,
+        let current = write_transaction(conn, |conn| {
+            if !members::lock(scope.tenant, conn, id)? {
+                return Err(not_found(id));
+            }
+            let current = members::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+            require_version(&current, if_match)?;
+            match scope.policy.deprovisioning {
+                Deprovisioning::Deactivate => {
+                    members::deprovision(scope.tenant, conn, id)?;
+                }
                 Deprovisioning::Delete => {
                     outbox::cancel_for_member(scope.tenant, conn, id)?;
-                    members::purge(scope.tenant, conn, id)?
+                    members::purge(scope.tenant, conn, id)?;
                 }
-            };
-            if done { Ok(()) } else { Err(not_found(id)) }
+            }
+            Ok(current)
         })?;
         let change = Change {
             operation,
-            resource_id: current.id.clone(),
-            resource_name: current.user_name.clone(),
+            resource_id: current.id,
+            resource_name: current.user_name,
             fields_changed: Vec::new(),
         };
         Ok(((), change))

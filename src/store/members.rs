@@ -94,6 +94,41 @@ pub fn find_any(
         .optional()?)
 }
 
+/// Takes the member's row lock for the caller's transaction (a no-op
+/// update: PostgreSQL makes concurrent writers wait; SQLite's write
+/// transaction is exclusive anyway). `false` if there is no such member.
+pub fn lock(tenant: &TenantId, conn: &mut DbConnection, id: &MemberId) -> Result<bool, StoreError> {
+    let locked = diesel::update(
+        members::table
+            .filter(members::tenant_id.eq(tenant.as_str()))
+            .filter(members::id.eq(id.as_str()))
+            .filter(members::deprovisioned_at.is_null())
+            .filter(members::scim_resource.is_not_null()),
+    )
+    .set(members::version.eq(members::version))
+    .execute(conn)?;
+    Ok(locked == 1)
+}
+
+/// Like `lock`, for a member made outside SCIM about to be adopted; `false`
+/// if another request adopted it first.
+pub fn lock_unprovisioned(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+) -> Result<bool, StoreError> {
+    let locked = diesel::update(
+        members::table
+            .filter(members::tenant_id.eq(tenant.as_str()))
+            .filter(members::id.eq(id.as_str()))
+            .filter(members::deprovisioned_at.is_null())
+            .filter(members::scim_resource.is_null()),
+    )
+    .set(members::version.eq(members::version))
+    .execute(conn)?;
+    Ok(locked == 1)
+}
+
 /// Which of `ids` are visible members of the tenant (for group membership checks).
 pub fn existing_ids(
     tenant: &TenantId,
@@ -196,7 +231,7 @@ pub fn deprovision(
     tenant: &TenantId,
     conn: &mut DbConnection,
     id: &MemberId,
-) -> Result<bool, StoreError> {
+) -> Result<(), StoreError> {
     let now = time::now();
     let updated = diesel::update(
         members::table
@@ -213,23 +248,19 @@ pub fn deprovision(
     if updated == 1 {
         remove_from_all_subteams(tenant, conn, id)?;
     }
-    Ok(updated == 1)
+    Ok(())
 }
 
 /// SCIM DELETE in the `delete` mode: member, card, links, email index and
 /// memberships go for good (the foreign keys cascade).
-pub fn purge(
-    tenant: &TenantId,
-    conn: &mut DbConnection,
-    id: &MemberId,
-) -> Result<bool, StoreError> {
-    let deleted = diesel::delete(
+pub fn purge(tenant: &TenantId, conn: &mut DbConnection, id: &MemberId) -> Result<(), StoreError> {
+    diesel::delete(
         members::table
             .filter(members::tenant_id.eq(tenant.as_str()))
             .filter(members::id.eq(id.as_str())),
     )
     .execute(conn)?;
-    Ok(deleted == 1)
+    Ok(())
 }
 
 /// A member made outside SCIM (dashboard, import): no SCIM resource yet.

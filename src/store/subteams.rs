@@ -85,6 +85,24 @@ pub fn find(
         .optional()?)
 }
 
+/// Takes the subteam's row lock for the caller's transaction (a no-op
+/// update), so concurrent writes to one group apply one after the other.
+/// `false` if there is no such subteam.
+pub fn lock(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &SubteamId,
+) -> Result<bool, StoreError> {
+    let locked = diesel::update(
+        subteams::table
+            .filter(subteams::tenant_id.eq(tenant.as_str()))
+            .filter(subteams::id.eq(id.as_str())),
+    )
+    .set(subteams::version.eq(subteams::version))
+    .execute(conn)?;
+    Ok(locked == 1)
+}
+
 pub fn insert(
     tenant: &TenantId,
     conn: &mut DbConnection,
