@@ -1,5 +1,6 @@
-//! The card derived from a SCIM User (the default mapping; per-tenant
-//! rules come later). The IdP is the source of truth: the card follows it.
+//! The card derived from a SCIM User: what the IdP says each card field is.
+//! Which of these values reach the stored card is the tenant's field rules'
+//! decision (`scim::policy`).
 
 use serde_json::Value;
 

@@ -296,6 +296,22 @@ pub fn create(
     )
 }
 
+/// The subteam, locked for the caller's write transaction and checked
+/// against `If-Match`, so concurrent writes to one group apply in turn.
+fn locked(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &SubteamId,
+    if_match: Option<&str>,
+) -> Result<SubteamRow, ScimError> {
+    if !subteams::lock(tenant, conn, id)? {
+        return Err(not_found(id));
+    }
+    let current = subteams::find(tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+    check_version(&current, if_match)?;
+    Ok(current)
+}
+
 fn check_version(current: &SubteamRow, if_match: Option<&str>) -> Result<(), ScimError> {
     match if_match {
         Some(expected) if expected.trim() != "*" && expected.trim() != etag(current.version) => {
@@ -321,12 +337,7 @@ pub fn replace(
             let (write, member_ids) =
                 split_members(scope.policy, resource::normalize(KIND, body)?)?;
             let before = write_transaction(conn, |conn| {
-                if !subteams::lock(scope.tenant, conn, id)? {
-                    return Err(not_found(id));
-                }
-                let current =
-                    subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-                check_version(&current, if_match)?;
+                let current = locked(scope.tenant, conn, id, if_match)?;
                 subteams::update(scope.tenant, conn, &current, &write)
                     .map_err(map_unique(&write.display_name))?;
                 apply_membership(
@@ -461,12 +472,7 @@ pub fn patch(
             let ops = patch::parse_patch_request(body)?;
             let (changes, attribute_ops) = split_ops(&ops)?;
             let (before, after) = write_transaction(conn, |conn| {
-                if !subteams::lock(scope.tenant, conn, id)? {
-                    return Err(not_found(id));
-                }
-                let current =
-                    subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-                check_version(&current, if_match)?;
+                let current = locked(scope.tenant, conn, id, if_match)?;
                 if attribute_ops.is_empty() {
                     subteams::touch(scope.tenant, conn, &current)?;
                 } else {
@@ -506,12 +512,7 @@ pub fn delete(
         204,
         |conn| {
             let current = write_transaction(conn, |conn| {
-                if !subteams::lock(scope.tenant, conn, id)? {
-                    return Err(not_found(id));
-                }
-                let current =
-                    subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-                check_version(&current, if_match)?;
+                let current = locked(scope.tenant, conn, id, if_match)?;
                 subteams::delete(scope.tenant, conn, id)?;
                 Ok::<_, ScimError>(current)
             })?;

@@ -18,7 +18,7 @@ use crate::service::listing::{self, Rows};
 use crate::service::{Attempt, Scope, ServerAttrs, etag, logged, with_server_attrs};
 use crate::store::StoreError;
 use crate::store::db::{DbConnection, write_transaction};
-use crate::store::members::{self, MemberRow, MemberWrite};
+use crate::store::members::{self, LockFor, MemberRow, MemberWrite};
 use crate::store::outbox::{self, NewEmail};
 use crate::store::subteams::{self, GroupRef};
 use crate::store::tenants;
@@ -118,6 +118,23 @@ fn not_found(id: &MemberId) -> ScimError {
     ScimError::NotFound(format!("User {id} not found"))
 }
 
+/// The member, locked for the caller's write transaction and checked
+/// against `If-Match`: a concurrent write to it waits, then builds on what
+/// this one commits, so no update is lost.
+fn locked(
+    scope: &Scope<'_>,
+    conn: &mut DbConnection,
+    id: &MemberId,
+    if_match: Option<&str>,
+) -> Result<MemberRow, ScimError> {
+    if !members::lock(scope.tenant, conn, id, LockFor::Write)? {
+        return Err(not_found(id));
+    }
+    let current = members::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+    require_version(&current, if_match)?;
+    Ok(current)
+}
+
 fn load(
     tenant: &TenantId,
     conn: &mut DbConnection,
@@ -197,7 +214,9 @@ pub fn create(
             };
             // Locked and re-checked: of two concurrent creates, one adopts.
             let adoptable = match adoptable {
-                Some(row) if members::lock_unprovisioned(scope.tenant, conn, &row.member_id())? => {
+                Some(row)
+                    if members::lock(scope.tenant, conn, &row.member_id(), LockFor::Adoption)? =>
+                {
                     Some(row)
                 }
                 _ => None,
@@ -250,13 +269,7 @@ fn replace_with(
     };
     logged(scope, conn, &attempt, 200, |conn| {
         let (current, row, new_password) = write_transaction(conn, |conn| {
-            // The row lock makes a concurrent write to this member wait, then
-            // build on what this one committed: no update is lost.
-            if !members::lock(scope.tenant, conn, id)? {
-                return Err(not_found(id));
-            }
-            let current = members::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-            require_version(&current, if_match)?;
+            let current = locked(scope, conn, id, if_match)?;
             let mut write = member_write(scope.policy, build(&current)?)?;
             let card_now = members::current_card(scope.tenant, conn, id)?;
             write.card = scope
@@ -264,7 +277,7 @@ fn replace_with(
                 .merge_card(CardWrite::Update, &card_now, &write.card);
             let row = members::update(scope.tenant, conn, &current, &write)
                 .map_err(map_unique(&write.user_name))?;
-            Ok((current, row, write.password_hash.is_some()))
+            Ok::<_, ScimError>((current, row, write.password_hash.is_some()))
         })?;
         let mut fields_changed =
             changed_attributes(&stored_resource(&current), &stored_resource(&row));
@@ -328,11 +341,7 @@ pub fn delete(
     };
     logged(scope, conn, &attempt, 204, |conn| {
         let current = write_transaction(conn, |conn| {
-            if !members::lock(scope.tenant, conn, id)? {
-                return Err(not_found(id));
-            }
-            let current = members::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-            require_version(&current, if_match)?;
+            let current = locked(scope, conn, id, if_match)?;
             match scope.policy.deprovisioning {
                 Deprovisioning::Deactivate => {
                     members::deprovision(scope.tenant, conn, id)?;
@@ -342,7 +351,7 @@ pub fn delete(
                     members::purge(scope.tenant, conn, id)?;
                 }
             }
-            Ok(current)
+            Ok::<_, ScimError>(current)
         })?;
         let change = Change {
             operation,

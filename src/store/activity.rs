@@ -9,70 +9,39 @@ use crate::store::StoreError;
 use crate::store::db::DbConnection;
 use crate::store::schema::{digest_cursors, provisioning_events};
 
-type EventColumns = (
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    i32,
-    Option<String>,
-);
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = provisioning_events)]
+struct EventRow {
+    occurred_at: String,
+    token_label: Option<String>,
+    client: String,
+    operation: String,
+    resource_type: String,
+    resource_id: Option<String>,
+    resource_name: Option<String>,
+    fields_changed: Option<String>,
+    status: i32,
+    scim_type: Option<String>,
+}
 
-const EVENT_COLUMNS: (
-    provisioning_events::occurred_at,
-    provisioning_events::token_label,
-    provisioning_events::client,
-    provisioning_events::operation,
-    provisioning_events::resource_type,
-    provisioning_events::resource_id,
-    provisioning_events::resource_name,
-    provisioning_events::fields_changed,
-    provisioning_events::status,
-    provisioning_events::scim_type,
-) = (
-    provisioning_events::occurred_at,
-    provisioning_events::token_label,
-    provisioning_events::client,
-    provisioning_events::operation,
-    provisioning_events::resource_type,
-    provisioning_events::resource_id,
-    provisioning_events::resource_name,
-    provisioning_events::fields_changed,
-    provisioning_events::status,
-    provisioning_events::scim_type,
-);
-
-fn logged(row: EventColumns) -> LoggedEvent {
-    let (
-        occurred_at,
-        token_label,
-        client,
-        operation,
-        resource_type,
-        resource_id,
-        resource_name,
-        fields,
-        status,
-        scim_type,
-    ) = row;
-    LoggedEvent {
-        occurred_at,
-        token_label,
-        client,
-        operation,
-        resource_type,
-        resource_id,
-        resource_name,
-        fields_changed: fields
-            .as_deref()
-            .and_then(|f| serde_json::from_str(f).ok())
-            .unwrap_or_default(),
-        status,
-        scim_type,
+impl From<EventRow> for LoggedEvent {
+    fn from(row: EventRow) -> Self {
+        LoggedEvent {
+            occurred_at: row.occurred_at,
+            token_label: row.token_label,
+            client: row.client,
+            operation: row.operation,
+            resource_type: row.resource_type,
+            resource_id: row.resource_id,
+            resource_name: row.resource_name,
+            fields_changed: row
+                .fields_changed
+                .as_deref()
+                .and_then(|f| serde_json::from_str(f).ok())
+                .unwrap_or_default(),
+            status: row.status,
+            scim_type: row.scim_type,
+        }
     }
 }
 
@@ -115,10 +84,10 @@ pub fn since(
     }
     Ok(query
         .order(provisioning_events::seq.asc())
-        .select(EVENT_COLUMNS)
-        .load::<EventColumns>(conn)?
+        .select(EventRow::as_select())
+        .load(conn)?
         .into_iter()
-        .map(logged)
+        .map(LoggedEvent::from)
         .collect())
 }
 
@@ -147,10 +116,10 @@ pub fn between(
         .filter(provisioning_events::seq.gt(after))
         .filter(provisioning_events::seq.le(through))
         .order(provisioning_events::seq.asc())
-        .select(EVENT_COLUMNS)
-        .load::<EventColumns>(conn)?
+        .select(EventRow::as_select())
+        .load(conn)?
         .into_iter()
-        .map(logged)
+        .map(LoggedEvent::from)
         .collect())
 }
 

@@ -94,35 +94,35 @@ pub fn find_any(
         .optional()?)
 }
 
-/// Takes the member's row lock for the caller's transaction (a no-op
-/// update: PostgreSQL makes concurrent writers wait; SQLite's write
-/// transaction is exclusive anyway). `false` if there is no such member.
-pub fn lock(tenant: &TenantId, conn: &mut DbConnection, id: &MemberId) -> Result<bool, StoreError> {
-    let locked = diesel::update(
-        members::table
-            .filter(members::tenant_id.eq(tenant.as_str()))
-            .filter(members::id.eq(id.as_str()))
-            .filter(members::deprovisioned_at.is_null())
-            .filter(members::scim_resource.is_not_null()),
-    )
-    .set(members::version.eq(members::version))
-    .execute(conn)?;
-    Ok(locked == 1)
+/// Which members `lock` may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockFor {
+    /// A member the SCIM API sees, about to be written.
+    Write,
+    /// A member made outside SCIM, about to be adopted.
+    Adoption,
 }
 
-/// Like `lock`, for a member made outside SCIM about to be adopted; `false`
-/// if another request adopted it first.
-pub fn lock_unprovisioned(
+/// Takes the member's row lock for the caller's transaction (a no-op
+/// update: PostgreSQL makes concurrent writers wait, then they see what this
+/// one committed; SQLite's write transaction is exclusive anyway). `false`
+/// if there is no such member, e.g. another request adopted it first.
+pub fn lock(
     tenant: &TenantId,
     conn: &mut DbConnection,
     id: &MemberId,
+    purpose: LockFor,
 ) -> Result<bool, StoreError> {
     let locked = diesel::update(
         members::table
             .filter(members::tenant_id.eq(tenant.as_str()))
             .filter(members::id.eq(id.as_str()))
             .filter(members::deprovisioned_at.is_null())
-            .filter(members::scim_resource.is_null()),
+            .filter(
+                members::scim_resource
+                    .is_null()
+                    .eq(purpose == LockFor::Adoption),
+            ),
     )
     .set(members::version.eq(members::version))
     .execute(conn)?;
