@@ -259,7 +259,128 @@ async fn cursor_paging_over_a_changing_set(app: TestApp) {
     assert!(!seen.contains(&ids[3]), "deleted before its page was read");
 }
 
+/// Runs each filter against `path` and compares the `key` of the resources found.
+async fn assert_filters(app: &TestApp, path: &str, key: &str, cases: &[(String, Vec<&str>)]) {
+    for (filter, expected) in cases {
+        let (status, body) = get_with_query(app, path, &[("filter", filter)]).await;
+        assert_eq!(status, 200, "{filter}: {body}");
+        let found: Vec<&str> = resources(&body)
+            .iter()
+            .map(|r| r[key].as_str().unwrap())
+            .collect();
+        assert_eq!(&found, expected, "{filter}");
+        assert_eq!(body["totalResults"], expected.len(), "{filter}");
+    }
+}
+
+/// Every comparison operator on each attribute type we serve: strings with
+/// and without caseExact, references, booleans, dateTimes, multi-valued
+/// sub-attributes, and Group members.
+async fn every_operator_on_every_attribute_type(app: TestApp) {
+    let mut ann = common::user_body("ann@example.com");
+    ann["externalId"] = json!("EXT-1");
+    ann["title"] = json!("Alpha");
+    ann["profileUrl"] = json!("https://p.example/ann");
+    ann["name"]["givenName"] = json!("Ann");
+    let mut bob = common::user_body("bob@example.com");
+    bob["externalId"] = json!("ext-2");
+    bob["title"] = json!("Beta");
+    let mut cy = common::user_body("cy@example.com");
+    cy["title"] = json!("Gamma");
+    cy["active"] = json!(false);
+    let mut created = Vec::new();
+    for body in [&ann, &bob, &cy] {
+        let (status, user) = json(app.post("/Users", body).await).await;
+        assert_eq!(status, 201, "{user}");
+        created.push(user);
+    }
+    let bob_created = created[1]["meta"]["created"].as_str().unwrap().to_owned();
+    let case = |filter: &str, names: &[&'static str]| (filter.to_owned(), names.to_vec());
+    let (a, b, c) = ("ann@example.com", "bob@example.com", "cy@example.com");
+    assert_filters(
+        &app,
+        "/Users",
+        "userName",
+        &[
+            case(r#"userName ne "ANN@example.com""#, &[b, c]),
+            case(r#"userName ew "@EXAMPLE.COM""#, &[a, b, c]),
+            case(r#"userName gt "b""#, &[b, c]),
+            case(r#"userName ge "bob@example.com""#, &[b, c]),
+            case(r#"userName lt "bob@example.com""#, &[a]),
+            case(r#"userName le "BOB@example.com""#, &[a, b]),
+            // externalId is caseExact: sw/co/ew match case.
+            case(r#"externalId sw "EXT""#, &[a]),
+            case(r#"externalId sw "ext""#, &[b]),
+            case(r#"externalId co "xt""#, &[b]),
+            case(r#"externalId ew "-1""#, &[a]),
+            case(r#"externalId ne "EXT-1""#, &[b, c]),
+            case(r#"externalId gt "ext""#, &[b]),
+            case("externalId pr", &[a, b]),
+            case(r#"title lt "beta""#, &[a]),
+            case(r#"title ge "BETA""#, &[b, c]),
+            case(r#"title ne "alpha""#, &[b, c]),
+            case(r#"title co "amm""#, &[c]),
+            case(r#"name.givenName ew "NN""#, &[a]),
+            case(r#"profileUrl sw "https://p.example/""#, &[a]),
+            case("profileUrl pr", &[a]),
+            case("not (profileUrl pr)", &[b, c]),
+            case("active ne true", &[c]),
+            case("active eq false", &[c]),
+            case(&format!(r#"meta.created ge "{bob_created}""#), &[b, c]),
+            case(&format!(r#"meta.created gt "{bob_created}""#), &[c]),
+            case(&format!(r#"meta.created lt "{bob_created}""#), &[a]),
+            case(&format!(r#"meta.created le "{bob_created}""#), &[a, b]),
+            case(
+                r#"meta.lastModified lt "2999-01-01T00:00:00+02:00""#,
+                &[a, b, c],
+            ),
+            case(r#"meta.lastModified le "2000-01-01T00:00:00+02:00""#, &[]),
+            case("emails[primary eq true]", &[a, b, c]),
+            case(r#"emails.value ew "@EXAMPLE.com""#, &[a, b, c]),
+            case(r#"emails[value sw "c" or value sw "a"]"#, &[a, c]),
+        ],
+    )
+    .await;
+
+    let ids: Vec<String> = created
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+    for (name, external_id, members) in [
+        ("Alpha Team", "G-1", vec![json!({"value": ids[0]})]),
+        (
+            "beta team",
+            "g-2",
+            vec![json!({"value": ids[1]}), json!({"value": ids[2]})],
+        ),
+    ] {
+        let body = json!({"schemas": [common::GROUP_SCHEMA], "displayName": name,
+                          "externalId": external_id, "members": members});
+        let (status, group) = json(app.post("/Groups", &body).await).await;
+        assert_eq!(status, 201, "{group}");
+    }
+    let (alpha, beta) = ("Alpha Team", "beta team");
+    assert_filters(
+        &app,
+        "/Groups",
+        "displayName",
+        &[
+            case(r#"displayName sw "ALPHA""#, &[alpha]),
+            case(r#"displayName gt "b""#, &[beta]),
+            case(r#"displayName ne "alpha team""#, &[beta]),
+            case(r#"externalId sw "G""#, &[alpha]),
+            case(r#"externalId ew "2""#, &[beta]),
+            case(&format!(r#"members.value eq "{}""#, ids[1]), &[beta]),
+            case(&format!(r#"members[value eq "{}"]"#, ids[0]), &[alpha]),
+            case(&format!(r#"not (members.value eq "{}")"#, ids[0]), &[beta]),
+            case("members pr", &[alpha, beta]),
+        ],
+    )
+    .await;
+}
+
 on_both_backends!(
+    every_operator_on_every_attribute_type,
     users_search_takes_a_search_request_body,
     groups_and_root_search,
     sorting_by_indexed_and_other_attributes,
