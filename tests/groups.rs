@@ -56,7 +56,8 @@ async fn create_get_and_the_users_groups_view(app: TestApp) {
     assert_eq!(group["externalId"], "okta-g1");
     assert_eq!(
         group["members"],
-        json!([{"value": ann, "$ref": app.url(&format!("/Users/{ann}")), "type": "User"}])
+        json!([{"value": ann, "$ref": app.url(&format!("/Users/{ann}")), "type": "User",
+                "display": "ann@example.com"}])
     );
     let (_, user) = json(app.get(&format!("/Users/{ann}")).await).await;
     assert_eq!(

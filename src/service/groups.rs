@@ -21,7 +21,7 @@ use crate::service::listing::{self, Rows};
 use crate::service::{Attempt, Scope, ServerAttrs, etag, logged, with_server_attrs};
 use crate::store::db::{DbConnection, write_transaction};
 use crate::store::members;
-use crate::store::subteams::{self, SubteamRow, SubteamWrite};
+use crate::store::subteams::{self, MemberRef, SubteamRow, SubteamWrite};
 
 const KIND: ResourceKind = ResourceKind::Group;
 /// Rows fetched per query while reading a group's members.
@@ -29,8 +29,8 @@ const MEMBER_PAGE: usize = 1000;
 
 pub struct StoredGroup {
     pub row: SubteamRow,
-    /// Member ids; `None` when the caller did not ask for members.
-    pub members: Option<Vec<String>>,
+    /// `None` when the caller did not ask for members.
+    pub members: Option<Vec<MemberRef>>,
 }
 
 impl StoredGroup {
@@ -55,12 +55,16 @@ impl StoredGroup {
         if let Some(members) = self.members.filter(|m| !m.is_empty()) {
             resource["members"] = members
                 .into_iter()
-                .map(|id| {
-                    json!({
-                        "$ref": format!("{base_url}/Users/{id}"),
+                .map(|member| {
+                    let mut entry = json!({
+                        "$ref": format!("{base_url}/Users/{}", member.id),
                         "type": "User",
-                        "value": id,
-                    })
+                        "value": member.id,
+                    });
+                    if let Some(display) = member.display {
+                        entry["display"] = json!(display);
+                    }
+                    entry
                 })
                 .collect();
         }
@@ -196,10 +200,10 @@ fn load_members(
     tenant: &TenantId,
     conn: &mut DbConnection,
     subteam: &SubteamId,
-) -> Result<Vec<String>, ScimError> {
-    let mut all: Vec<String> = Vec::new();
+) -> Result<Vec<MemberRef>, ScimError> {
+    let mut all: Vec<MemberRef> = Vec::new();
     loop {
-        let after = all.last().cloned();
+        let after = all.last().map(|m| m.id.clone());
         let page = subteams::members_page(tenant, conn, subteam, after.as_deref(), MEMBER_PAGE)?;
         let done = page.len() < MEMBER_PAGE;
         all.extend(page);

@@ -14,7 +14,7 @@ use crate::store::StoreError;
 use crate::store::db::{DbConnection, on_concrete_connection};
 use crate::store::filter::subteam_condition;
 use crate::store::members::sort_by;
-use crate::store::schema::{subteam_members, subteams};
+use crate::store::schema::{members, subteam_members, subteams};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = subteams)]
@@ -37,6 +37,14 @@ impl SubteamRow {
     pub fn subteam_id(&self) -> SubteamId {
         SubteamId::from_string(self.id.clone())
     }
+}
+
+/// A member as listed in a Group's `members`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRef {
+    pub id: String,
+    /// The member's `displayName`, else its `userName`.
+    pub display: Option<String>,
 }
 
 /// A subteam as listed in a User's read-only `groups`.
@@ -299,19 +307,31 @@ pub fn members_page(
     subteam: &SubteamId,
     after: Option<&str>,
     limit: usize,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<MemberRef>, StoreError> {
     let mut query = subteam_members::table
+        .inner_join(members::table.on(members::id.eq(subteam_members::member_id)))
         .filter(subteam_members::tenant_id.eq(tenant.as_str()))
         .filter(subteam_members::subteam_id.eq(subteam.as_str()))
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(subteam_members::member_id.gt(after.to_owned()));
     }
-    Ok(query
+    let rows: Vec<(String, Option<String>, Option<String>)> = query
         .order(subteam_members::member_id.asc())
         .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-        .select(subteam_members::member_id)
-        .load(conn)?)
+        .select((
+            subteam_members::member_id,
+            members::display_name,
+            members::user_name,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, display_name, user_name)| MemberRef {
+            id,
+            display: display_name.or(user_name),
+        })
+        .collect())
 }
 
 /// Whether the subteam has more than `limit` members; costs at most `limit`
