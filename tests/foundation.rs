@@ -324,3 +324,88 @@ async fn requests_over_the_tenant_rate_get_429_with_retry_after() {
     actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(app.get("/ServiceProviderConfig").await.status(), 200);
 }
+
+/// The README's first command on an empty database: `scimd serve` makes
+/// tenant `default`, prints its token once, and that token works; SIGTERM
+/// stops the server cleanly, and the token appears nowhere but that one line.
+#[actix_web::test]
+async fn serve_on_an_empty_database_prints_a_working_token() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .current_dir(dir.path())
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "debug")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut printed = String::new();
+    let token = loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "no token printed: {printed}"
+        );
+        printed.push_str(&line);
+        if let Some(token) = line.trim().strip_prefix("scimd_") {
+            break format!("scimd_{token}");
+        }
+    };
+    assert!(
+        dir.path().join("scimd.db").exists(),
+        "the default database file"
+    );
+    let url = format!("http://127.0.0.1:{port}/api/external/scim/ServiceProviderConfig");
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..100 {
+        if client.get(&url).send().await.is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the server answers");
+    let with_token = client.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(with_token.status(), 200);
+    assert_eq!(
+        with_token.headers()["content-type"],
+        "application/scim+json"
+    );
+    let without = client.get(&url).send().await.unwrap();
+    assert_eq!(without.status(), 401);
+    assert!(without.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+
+    let terminated = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let status = server.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    stdout.read_to_string(&mut printed).unwrap();
+    let mut logs = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    let everything = format!("{printed}{logs}");
+    assert_eq!(
+        everything.matches(&token).count(),
+        1,
+        "the token is printed once and never logged"
+    );
+    assert!(everything.contains("scimd listening"), "{everything}");
+}

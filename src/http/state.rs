@@ -36,7 +36,10 @@ impl Db {
     {
         let pool = self.pool.clone();
         let gauges = self.gauges.clone();
+        // The blocking thread logs inside the request's span (its request id).
+        let span = tracing::Span::current();
         web::block(move || {
+            let _entered = span.enter();
             let mut conn = pool.get().map_err(|e| {
                 tracing::warn!(error = %e, "database pool exhausted or unreachable");
                 ScimError::ServiceUnavailable
