@@ -384,7 +384,12 @@ async fn serve_on_an_empty_database_prints_a_working_token() {
     );
     let without = client.get(&url).send().await.unwrap();
     assert_eq!(without.status(), 401);
-    assert!(without.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    assert!(
+        without.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
 
     let terminated = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])

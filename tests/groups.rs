@@ -303,8 +303,40 @@ async fn another_tenants_groups_and_users_are_not_found(app: TestApp) {
         )
         .await;
         assert_scim_error(status, &body_get, 404, None);
+        let rename = json!({"schemas": [GROUP_SCHEMA], "displayName": "Theirs"});
+        let add_self = common::patch_body(
+            json!([{"op": "add", "path": "members", "value": [{"value": body["id"]}]}]),
+        );
+        for (method, request) in [
+            (Method::PUT, Some(&rename)),
+            (Method::PATCH, Some(&add_self)),
+            (Method::DELETE, None),
+        ] {
+            let (status, error) = json(
+                app.request_as(&other, method, &format!("/Groups/{group}"), request)
+                    .await,
+            )
+            .await;
+            assert_scim_error(status, &error, 404, None);
+        }
+        let (_, mine) = json(app.get(&format!("/Groups/{group}")).await).await;
+        assert_eq!(mine["displayName"], "Mine", "untouched by the other tenant");
         body["id"].as_str().unwrap().to_owned()
     };
+    // A foreign member id is refused in a PATCH too, and nothing is applied.
+    let group = app.create_group("Ours", &[]).await;
+    let ops = common::patch_body(json!([
+        {"op": "replace", "value": {"displayName": "Ours renamed"}},
+        {"op": "add", "path": "members", "value": [{"value": foreign_user}]}
+    ]));
+    let (status, body) = json(app.patch(&format!("/Groups/{group}"), &ops).await).await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+    assert!(
+        body["detail"].as_str().unwrap().contains(&foreign_user),
+        "{body}"
+    );
+    let (_, ours) = json(app.get(&format!("/Groups/{group}")).await).await;
+    assert_eq!(ours["displayName"], "Ours");
     let (status, body) = json(
         app.post(
             "/Groups",

@@ -87,6 +87,92 @@ async fn user_name_is_unique_case_insensitively(app: TestApp) {
     assert_eq!(list["totalResults"], 1);
 }
 
+async fn etags_and_uniqueness_guard_every_write(app: TestApp) {
+    let id = app.create_user("ida@example.com").await;
+    app.create_user("taken@example.com").await;
+    let path = format!("/Users/{id}");
+    let (_, before) = json(app.get(&path).await).await;
+    let card_before = app.card("acme", &id);
+    let title = patch_body(json!([{"op": "replace", "path": "title", "value": "Boss"}]));
+    for (method, body) in [(Method::PATCH, Some(&title)), (Method::DELETE, None)] {
+        let mut request = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .bearer_auth(&app.token)
+            .header("if-match", "W/\"999\"");
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/scim+json")
+                .body(body.to_string());
+        }
+        let (status, error) = json(request.send().await.unwrap()).await;
+        assert_scim_error(status, &error, 412, None);
+    }
+    // Renaming onto another member's userName, in any case, is a conflict.
+    let mut renamed = user_body("TAKEN@example.com");
+    renamed["title"] = json!("Renamed");
+    let (status, error) = json(app.put(&path, &renamed).await).await;
+    assert_scim_error(status, &error, 409, Some("uniqueness"));
+    let rename = patch_body(json!([
+        {"op": "replace", "path": "title", "value": "Renamed"},
+        {"op": "replace", "path": "userName", "value": "Taken@Example.COM"}
+    ]));
+    let (status, error) = json(app.patch(&path, &rename).await).await;
+    assert_scim_error(status, &error, 409, Some("uniqueness"));
+    // None of the refused writes changed the resource or the card.
+    let (_, after) = json(app.get(&path).await).await;
+    assert_eq!(after, before);
+    assert_eq!(app.card("acme", &id), card_before);
+}
+
+async fn users_locations_follow_forwarded_headers(app: TestApp) {
+    let forwarded = |request: reqwest::RequestBuilder| {
+        request
+            .bearer_auth(&app.token)
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "cards.example.com")
+    };
+    let response = forwarded(app.client.post(app.url("/Users")))
+        .header("content-type", "application/scim+json")
+        .body(user_body("far@example.com").to_string())
+        .send()
+        .await
+        .unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let (status, created) = json(response).await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap();
+    let expected = format!("https://cards.example.com/api/external/scim/Users/{id}");
+    assert_eq!(location, expected);
+    assert_eq!(created["meta"]["location"], expected);
+    let (_, listed) = json(
+        forwarded(app.client.get(app.url("/Users")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(resources(&listed)[0]["meta"]["location"], expected);
+}
+
+async fn no_path_patch_with_urn_keys_reaches_the_extension_and_card(app: TestApp) {
+    let id = app.create_user("urn@example.com").await;
+    let ops = json!([{"op": "Replace", "value": {
+        format!("{ENTERPRISE}:department"): "Operations",
+        format!("{ENTERPRISE}:manager"): "boss-id",
+        "name.familyName": "Urn"
+    }}]);
+    let (status, body) = patch(&app, &id, ops).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[ENTERPRISE]["department"], "Operations");
+    assert_eq!(body[ENTERPRISE]["manager"]["value"], "boss-id");
+    assert_eq!(body["name"]["familyName"], "Urn");
+    assert_eq!(
+        app.card("acme", &id).department.as_deref(),
+        Some("Operations")
+    );
+}
+
 async fn concurrent_patches_lose_no_update(app: TestApp) {
     let id = app.create_user("busy@example.com").await;
     let path = format!("/Users/{id}");
@@ -684,6 +770,9 @@ on_both_backends!(
     user_name_is_unique_case_insensitively,
     concurrent_duplicate_creates_yield_one_member,
     concurrent_patches_lose_no_update,
+    etags_and_uniqueness_guard_every_write,
+    users_locations_follow_forwarded_headers,
+    no_path_patch_with_urn_keys_reaches_the_extension_and_card,
     password_is_accepted_hashed_and_never_returned,
     attributes_and_excluded_attributes_shape_responses,
     put_replaces_and_etags_guard_writes,
