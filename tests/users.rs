@@ -507,8 +507,18 @@ async fn delete_deactivates_hides_and_frees_the_user_name(app: TestApp) {
     // The member's data is kept, out of the team.
     let card = app.card("acme", &id);
     assert_eq!(card.email.as_deref(), Some("lee@example.com"));
-    let again = app.create_user("lee@example.com").await;
-    assert_ne!(again, id);
+    // Provisioned again (any case): the same member is back, not a second one.
+    let (status, again) = json(app.post("/Users", &user_body("LEE@example.com")).await).await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["id"], id.as_str());
+    assert_eq!(again["userName"], "LEE@example.com");
+    assert_eq!(again["meta"]["version"], "W/\"2\"");
+    let (status, _) = json(app.get(&format!("/Users/{id}")).await).await;
+    assert_eq!(status, 200);
+    let (_, list) = json(app.get("/Users").await).await;
+    assert_eq!(list["totalResults"], 1);
+    let (status, error) = json(app.post("/Users", &user_body("lee@example.com")).await).await;
+    assert_scim_error(status, &error, 409, Some("uniqueness"));
 }
 
 async fn another_tenants_users_are_not_found(app: TestApp) {

@@ -189,8 +189,33 @@ fn queue_invite(
     Ok(())
 }
 
-/// POST: a new member, or the member made outside SCIM with the same
-/// primary email, adopted rather than duplicated (201 either way).
+/// The member a create brings back instead of making a new one: the
+/// member deactivated by an earlier SCIM DELETE with this `userName`, else
+/// a member made outside SCIM with this primary email. It is locked, so of
+/// two concurrent creates only one takes it over.
+fn returning_member(
+    scope: &Scope<'_>,
+    conn: &mut DbConnection,
+    user_name: &str,
+    email: Option<&str>,
+) -> Result<Option<(MemberRow, Operation)>, ScimError> {
+    if let Some(row) = members::find_deprovisioned_by_user_name(scope.tenant, conn, user_name)?
+        && members::lock(scope.tenant, conn, &row.member_id(), LockFor::Reprovision)?
+    {
+        return Ok(Some((row, Operation::Reactivate)));
+    }
+    if let Some(email) = email
+        && let Some(row) = members::find_unprovisioned_by_email(scope.tenant, conn, email)?
+        && members::lock(scope.tenant, conn, &row.member_id(), LockFor::Adoption)?
+    {
+        return Ok(Some((row, Operation::Adopt)));
+    }
+    Ok(None)
+}
+
+/// POST: a new member; or, rather than a second member for one person, the
+/// one deprovisioned with this `userName` or made outside SCIM with this
+/// primary email, taken over (201 either way, with that member's id).
 pub fn create(
     scope: &Scope<'_>,
     conn: &mut DbConnection,
@@ -208,27 +233,16 @@ pub fn create(
         let mut write = member_write(scope.policy, resource::normalize(KIND, body)?)?;
         let from_idp = write.card.clone();
         let (row, operation) = write_transaction(conn, |conn| {
-            let adoptable = match &from_idp.email {
-                Some(email) => members::find_unprovisioned_by_email(scope.tenant, conn, email)?,
-                None => None,
-            };
-            // Locked and re-checked: of two concurrent creates, one adopts.
-            let adoptable = match adoptable {
-                Some(row)
-                    if members::lock(scope.tenant, conn, &row.member_id(), LockFor::Adoption)? =>
-                {
-                    Some(row)
-                }
-                _ => None,
-            };
-            if let Some(existing) = adoptable {
+            if let Some((existing, operation)) =
+                returning_member(scope, conn, &write.user_name, from_idp.email.as_deref())?
+            {
                 let card_now = members::current_card(scope.tenant, conn, &existing.member_id())?;
                 write.card = scope
                     .policy
                     .merge_card(CardWrite::Create, &card_now, &from_idp);
                 let row = members::update(scope.tenant, conn, &existing, &write)
                     .map_err(map_unique(&write.user_name))?;
-                return Ok((row, Operation::Adopt));
+                return Ok((row, operation));
             }
             write.card =
                 scope

@@ -101,12 +101,14 @@ pub enum LockFor {
     Write,
     /// A member made outside SCIM, about to be adopted.
     Adoption,
+    /// A member deactivated by a SCIM DELETE, about to be provisioned again.
+    Reprovision,
 }
 
 /// Takes the member's row lock for the caller's transaction (a no-op
 /// update: PostgreSQL makes concurrent writers wait, then they see what this
 /// one committed; SQLite's write transaction is exclusive anyway). `false`
-/// if there is no such member, e.g. another request adopted it first.
+/// if there is no such member, e.g. another request took it over first.
 pub fn lock(
     tenant: &TenantId,
     conn: &mut DbConnection,
@@ -117,7 +119,11 @@ pub fn lock(
         members::table
             .filter(members::tenant_id.eq(tenant.as_str()))
             .filter(members::id.eq(id.as_str()))
-            .filter(members::deprovisioned_at.is_null())
+            .filter(
+                members::deprovisioned_at
+                    .is_null()
+                    .eq(purpose != LockFor::Reprovision),
+            )
             .filter(
                 members::scim_resource
                     .is_null()
@@ -127,6 +133,24 @@ pub fn lock(
     .set(members::version.eq(members::version))
     .execute(conn)?;
     Ok(locked == 1)
+}
+
+/// The member most recently deactivated by a SCIM DELETE with this
+/// `userName` (case-insensitive).
+pub fn find_deprovisioned_by_user_name(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    user_name: &str,
+) -> Result<Option<MemberRow>, StoreError> {
+    Ok(members::table
+        .filter(members::tenant_id.eq(tenant.as_str()))
+        .filter(members::user_name_lower.eq(user_name.to_lowercase()))
+        .filter(members::deprovisioned_at.is_not_null())
+        .filter(members::scim_resource.is_not_null())
+        .order(members::seq.desc())
+        .select(MemberRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// Which of `ids` are visible members of the tenant (for group membership checks).
@@ -179,7 +203,7 @@ pub fn insert(
 }
 
 /// Replaces the member's SCIM view and projection; bumps the version. Also
-/// adopts a member made outside SCIM (`current` then has no SCIM resource).
+/// takes over a member made outside SCIM or deprovisioned (`current`).
 pub fn update(
     tenant: &TenantId,
     conn: &mut DbConnection,
@@ -207,6 +231,8 @@ pub fn update(
         members::password_hash.eq(password_hash),
         members::updated_at.eq(&now),
         members::version.eq(current.version + 1),
+        // A deprovisioned member provisioned again is back in the team.
+        members::deprovisioned_at.eq(None::<String>),
     ))
     .execute(conn)?;
     if let Some(admin) = write.admin {
