@@ -219,6 +219,13 @@ async fn health_readiness_and_metrics(app: TestApp) {
     assert!(metrics.contains(
         "scimd_http_requests_total{endpoint=\"/api/external/scim/ServiceProviderConfig\",method=\"GET\",status=\"200\"} 1"
     ), "{metrics}");
+    assert!(metrics.contains(
+        "scimd_http_requests_duration_seconds_count{endpoint=\"/api/external/scim/ServiceProviderConfig\",method=\"GET\",status=\"200\"} 1"
+    ), "latencies by route and status: {metrics}");
+    assert!(
+        metrics.contains("scimd_http_requests_duration_seconds_bucket{"),
+        "{metrics}"
+    );
     assert!(metrics.contains("scimd_db_pool_connections"), "{metrics}");
     assert!(!metrics.contains(&app.token));
 }

@@ -18,7 +18,7 @@ use crate::scim::resource::{self, Incoming};
 use crate::scim::schema;
 use crate::scim::schema::ResourceKind;
 use crate::service::listing::{self, Rows};
-use crate::service::{Attempt, Scope, ServerAttrs, etag, logged, with_server_attrs};
+use crate::service::{Attempt, Scope, ServerAttrs, etag, logged, record, with_server_attrs};
 use crate::store::db::{DbConnection, write_transaction};
 use crate::store::members;
 use crate::store::subteams::{self, MemberRef, SubteamRow, SubteamWrite};
@@ -282,20 +282,19 @@ pub fn create(
         scope,
         conn,
         &attempt(Operation::Create, None, name.as_deref()),
-        201,
         |conn| {
             let (write, member_ids) =
                 split_members(scope.policy, resource::normalize(KIND, body)?)?;
             let id = SubteamId::random();
-            let has_members = !member_ids.is_empty();
             write_transaction(conn, |conn| {
-                subteams::insert(scope.tenant, conn, &id, &write)
+                let row = subteams::insert(scope.tenant, conn, &id, &write)
                     .map_err(map_unique(&write.display_name))?;
-                apply_membership(scope.tenant, conn, &id, &MembershipChange::Add(member_ids))
+                let has_members = !member_ids.is_empty();
+                apply_membership(scope.tenant, conn, &id, &MembershipChange::Add(member_ids))?;
+                let change = group_change(Operation::Create, &row, &Value::Null, has_members);
+                record(scope, conn, KIND, 201, &change)
             })?;
-            let group = get(scope.tenant, conn, &id, true)?;
-            let change = group_change(Operation::Create, &group.row, &Value::Null, has_members);
-            Ok((group, change))
+            get(scope.tenant, conn, &id, true)
         },
     )
 }
@@ -336,11 +335,10 @@ pub fn replace(
         scope,
         conn,
         &attempt(Operation::Update, Some(id), None),
-        200,
         |conn| {
             let (write, member_ids) =
                 split_members(scope.policy, resource::normalize(KIND, body)?)?;
-            let before = write_transaction(conn, |conn| {
+            write_transaction(conn, |conn| {
                 let current = locked(scope.tenant, conn, id, if_match)?;
                 subteams::update(scope.tenant, conn, &current, &write)
                     .map_err(map_unique(&write.display_name))?;
@@ -350,16 +348,12 @@ pub fn replace(
                     id,
                     &MembershipChange::Replace(member_ids),
                 )?;
-                Ok::<_, ScimError>(current)
+                let after = subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
+                let change =
+                    group_change(Operation::Update, &after, &stored_resource(&current), true);
+                record(scope, conn, KIND, 200, &change)
             })?;
-            let group = get(scope.tenant, conn, id, true)?;
-            let change = group_change(
-                Operation::Update,
-                &group.row,
-                &stored_resource(&before),
-                true,
-            );
-            Ok((group, change))
+            get(scope.tenant, conn, id, true)
         },
     )
 }
@@ -471,11 +465,10 @@ pub fn patch(
         scope,
         conn,
         &attempt(Operation::Update, Some(id), None),
-        200,
         |conn| {
             let ops = patch::parse_patch_request(body)?;
             let (changes, attribute_ops) = split_ops(&ops)?;
-            let (before, after) = write_transaction(conn, |conn| {
+            write_transaction(conn, |conn| {
                 let current = locked(scope.tenant, conn, id, if_match)?;
                 if attribute_ops.is_empty() {
                     subteams::touch(scope.tenant, conn, &current)?;
@@ -490,15 +483,15 @@ pub fn patch(
                     apply_membership(scope.tenant, conn, id, change)?;
                 }
                 let after = subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-                Ok::<_, ScimError>((current, after))
-            })?;
-            let change = group_change(
-                Operation::Update,
-                &after,
-                &stored_resource(&before),
-                !changes.is_empty(),
-            );
-            Ok((after, change))
+                let change = group_change(
+                    Operation::Update,
+                    &after,
+                    &stored_resource(&current),
+                    !changes.is_empty(),
+                );
+                record(scope, conn, KIND, 200, &change)?;
+                Ok(after)
+            })
         },
     )
 }
@@ -513,20 +506,18 @@ pub fn delete(
         scope,
         conn,
         &attempt(Operation::Delete, Some(id), None),
-        204,
         |conn| {
-            let current = write_transaction(conn, |conn| {
+            write_transaction(conn, |conn| {
                 let current = locked(scope.tenant, conn, id, if_match)?;
                 subteams::delete(scope.tenant, conn, id)?;
-                Ok::<_, ScimError>(current)
-            })?;
-            let change = Change {
-                operation: Operation::Delete,
-                resource_id: current.id,
-                resource_name: Some(current.display_name),
-                fields_changed: Vec::new(),
-            };
-            Ok(((), change))
+                let change = Change {
+                    operation: Operation::Delete,
+                    resource_id: current.id,
+                    resource_name: Some(current.display_name),
+                    fields_changed: Vec::new(),
+                };
+                record(scope, conn, KIND, 204, &change)
+            })
         },
     )
 }

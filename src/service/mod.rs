@@ -33,29 +33,19 @@ pub struct Attempt<'a> {
     pub resource_name: Option<&'a str>,
 }
 
-/// Runs one SCIM write and logs it in the activity log: the change it made
-/// (status `success_status`) or the error it ended with. The entry is written
-/// right after the write's own transaction; failing to log never fails the write.
+/// Runs one SCIM write. A write that succeeds has logged itself inside its
+/// own transaction (`record`), so the log holds exactly what committed; one
+/// that fails is logged here, after its rollback, with the error it ended
+/// with. Failing to log a failure only warns.
 pub fn logged<T>(
     scope: &Scope<'_>,
     conn: &mut DbConnection,
     attempt: &Attempt<'_>,
-    success_status: u16,
-    write: impl FnOnce(&mut DbConnection) -> Result<(T, Change), ScimError>,
+    write: impl FnOnce(&mut DbConnection) -> Result<T, ScimError>,
 ) -> Result<T, ScimError> {
     let outcome = write(conn);
-    let event = match &outcome {
-        Ok((_, change)) => NewEvent {
-            actor: scope.actor,
-            operation: change.operation,
-            resource_type: attempt.kind.name(),
-            resource_id: Some(&change.resource_id),
-            resource_name: change.resource_name.as_deref(),
-            fields_changed: &change.fields_changed,
-            status: success_status,
-            scim_type: None,
-        },
-        Err(error) => NewEvent {
+    if let Err(error) = &outcome {
+        let event = NewEvent {
             actor: scope.actor,
             operation: attempt.operation,
             resource_type: attempt.kind.name(),
@@ -64,12 +54,33 @@ pub fn logged<T>(
             fields_changed: &[],
             status: error.status(),
             scim_type: error.scim_type(),
-        },
-    };
-    if let Err(error) = activity::record(scope.tenant, conn, &event) {
-        tracing::warn!(error = %error, "could not write the activity log entry");
+        };
+        if let Err(log_error) = activity::record(scope.tenant, conn, &event) {
+            tracing::warn!(error = %log_error, "could not log a failed SCIM write");
+        }
     }
-    outcome.map(|(value, _)| value)
+    outcome
+}
+
+/// Logs a successful write, inside the write's transaction.
+pub fn record(
+    scope: &Scope<'_>,
+    conn: &mut DbConnection,
+    kind: ResourceKind,
+    status: u16,
+    change: &Change,
+) -> Result<(), ScimError> {
+    let event = NewEvent {
+        actor: scope.actor,
+        operation: change.operation,
+        resource_type: kind.name(),
+        resource_id: Some(&change.resource_id),
+        resource_name: change.resource_name.as_deref(),
+        fields_changed: &change.fields_changed,
+        status,
+        scim_type: None,
+    };
+    Ok(activity::record(scope.tenant, conn, &event)?)
 }
 
 /// Server-owned attributes stored beside the client's resource.

@@ -15,7 +15,7 @@ use crate::scim::resource::{self, Incoming};
 use crate::scim::schema::ResourceKind;
 use crate::scim::token;
 use crate::service::listing::{self, Rows};
-use crate::service::{Attempt, Scope, ServerAttrs, etag, logged, with_server_attrs};
+use crate::service::{Attempt, Scope, ServerAttrs, etag, logged, record, with_server_attrs};
 use crate::store::StoreError;
 use crate::store::db::{DbConnection, write_transaction};
 use crate::store::members::{self, LockFor, MemberRow, MemberWrite};
@@ -213,6 +213,25 @@ fn returning_member(
     Ok(None)
 }
 
+/// What a user write did, for the activity log.
+fn user_change(
+    operation: Operation,
+    before: &Value,
+    row: &MemberRow,
+    new_password: bool,
+) -> Change {
+    let mut fields_changed = changed_attributes(before, &stored_resource(row));
+    if new_password {
+        fields_changed.push("password".into());
+    }
+    Change {
+        operation,
+        resource_id: row.id.clone(),
+        resource_name: row.user_name.clone(),
+        fields_changed,
+    }
+}
+
 /// POST: a new member; or, rather than a second member for one person, the
 /// one deprovisioned with this `userName` or made outside SCIM with this
 /// primary email, taken over (201 either way, with that member's id).
@@ -228,43 +247,53 @@ pub fn create(
         resource_id: None,
         resource_name: user_name.as_deref(),
     };
-    logged(scope, conn, &attempt, 201, |conn| {
+    logged(scope, conn, &attempt, |conn| {
         // argon2 runs before the transaction so the write lock is held briefly.
         let mut write = member_write(scope.policy, resource::normalize(KIND, body)?)?;
         let from_idp = write.card.clone();
-        let (row, operation) = write_transaction(conn, |conn| {
-            if let Some((existing, operation)) =
-                returning_member(scope, conn, &write.user_name, from_idp.email.as_deref())?
-            {
-                let card_now = members::current_card(scope.tenant, conn, &existing.member_id())?;
-                write.card = scope
-                    .policy
-                    .merge_card(CardWrite::Create, &card_now, &from_idp);
-                let row = members::update(scope.tenant, conn, &existing, &write)
-                    .map_err(map_unique(&write.user_name))?;
-                return Ok((row, operation));
-            }
-            write.card =
-                scope
-                    .policy
-                    .merge_card(CardWrite::Create, &CardFields::default(), &from_idp);
-            let id = MemberId::random();
-            let row = members::insert(scope.tenant, conn, &id, &write)
-                .map_err(map_unique(&write.user_name))?;
-            if scope.policy.invites
-                && let Some(email) = &from_idp.email
-            {
-                queue_invite(scope, conn, &id, email, from_idp.display_name.as_deref())?;
-            }
-            Ok::<_, ScimError>((row, Operation::Create))
+        let new_password = write.password_hash.is_some();
+        let row = write_transaction(conn, |conn| {
+            let (row, operation) =
+                match returning_member(scope, conn, &write.user_name, from_idp.email.as_deref())? {
+                    Some((existing, operation)) => {
+                        let card_now =
+                            members::current_card(scope.tenant, conn, &existing.member_id())?;
+                        write.card =
+                            scope
+                                .policy
+                                .merge_card(CardWrite::Create, &card_now, &from_idp);
+                        let row = members::update(scope.tenant, conn, &existing, &write)
+                            .map_err(map_unique(&write.user_name))?;
+                        (row, operation)
+                    }
+                    None => {
+                        write.card = scope.policy.merge_card(
+                            CardWrite::Create,
+                            &CardFields::default(),
+                            &from_idp,
+                        );
+                        let id = MemberId::random();
+                        let row = members::insert(scope.tenant, conn, &id, &write)
+                            .map_err(map_unique(&write.user_name))?;
+                        if scope.policy.invites
+                            && let Some(email) = &from_idp.email
+                        {
+                            queue_invite(
+                                scope,
+                                conn,
+                                &id,
+                                email,
+                                from_idp.display_name.as_deref(),
+                            )?;
+                        }
+                        (row, Operation::Create)
+                    }
+                };
+            let change = user_change(operation, &Value::Null, &row, new_password);
+            record(scope, conn, KIND, 201, &change)?;
+            Ok::<_, ScimError>(row)
         })?;
-        let change = Change {
-            operation,
-            resource_id: row.id.clone(),
-            resource_name: row.user_name.clone(),
-            fields_changed: changed_attributes(&Value::Null, &stored_resource(&row)),
-        };
-        Ok((load(scope.tenant, conn, row)?, change))
+        load(scope.tenant, conn, row)
     })
 }
 
@@ -281,8 +310,8 @@ fn replace_with(
         resource_id: Some(id.as_str()),
         resource_name: None,
     };
-    logged(scope, conn, &attempt, 200, |conn| {
-        let (current, row, new_password) = write_transaction(conn, |conn| {
+    logged(scope, conn, &attempt, |conn| {
+        let row = write_transaction(conn, |conn| {
             let current = locked(scope, conn, id, if_match)?;
             let mut write = member_write(scope.policy, build(&current)?)?;
             let card_now = members::current_card(scope.tenant, conn, id)?;
@@ -291,20 +320,16 @@ fn replace_with(
                 .merge_card(CardWrite::Update, &card_now, &write.card);
             let row = members::update(scope.tenant, conn, &current, &write)
                 .map_err(map_unique(&write.user_name))?;
-            Ok::<_, ScimError>((current, row, write.password_hash.is_some()))
+            let change = user_change(
+                Operation::of_update(current.active, row.active),
+                &stored_resource(&current),
+                &row,
+                write.password_hash.is_some(),
+            );
+            record(scope, conn, KIND, 200, &change)?;
+            Ok::<_, ScimError>(row)
         })?;
-        let mut fields_changed =
-            changed_attributes(&stored_resource(&current), &stored_resource(&row));
-        if new_password {
-            fields_changed.push("password".into());
-        }
-        let change = Change {
-            operation: Operation::of_update(current.active, row.active),
-            resource_id: row.id.clone(),
-            resource_name: row.user_name.clone(),
-            fields_changed,
-        };
-        Ok((load(scope.tenant, conn, row)?, change))
+        load(scope.tenant, conn, row)
     })
 }
 
@@ -353,27 +378,24 @@ pub fn delete(
         resource_id: Some(id.as_str()),
         resource_name: None,
     };
-    logged(scope, conn, &attempt, 204, |conn| {
-        let current = write_transaction(conn, |conn| {
+    logged(scope, conn, &attempt, |conn| {
+        write_transaction(conn, |conn| {
             let current = locked(scope, conn, id, if_match)?;
             match scope.policy.deprovisioning {
-                Deprovisioning::Deactivate => {
-                    members::deprovision(scope.tenant, conn, id)?;
-                }
+                Deprovisioning::Deactivate => members::deprovision(scope.tenant, conn, id)?,
                 Deprovisioning::Delete => {
                     outbox::cancel_for_member(scope.tenant, conn, id)?;
                     members::purge(scope.tenant, conn, id)?;
                 }
             }
-            Ok::<_, ScimError>(current)
-        })?;
-        let change = Change {
-            operation,
-            resource_id: current.id,
-            resource_name: current.user_name,
-            fields_changed: Vec::new(),
-        };
-        Ok(((), change))
+            let change = Change {
+                operation,
+                resource_id: current.id,
+                resource_name: current.user_name,
+                fields_changed: Vec::new(),
+            };
+            record(scope, conn, KIND, 204, &change)
+        })
     })
 }
 

@@ -55,7 +55,17 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConnection, ConnectionError> {
         match self.backend {
-            Backend::Postgres => PgConnection::establish(&self.url).map(DbConnection::Postgres),
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.url)?;
+                // diesel prepares every statement once per connection. A generic
+                // plan made while a table was small (e.g. the start of a large
+                // import, before autovacuum's next ANALYZE) can scan a partial
+                // index of the whole tenant for a lookup by id; planning each
+                // execution with its values costs microseconds and never does.
+                conn.batch_execute("SET plan_cache_mode = force_custom_plan")
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Postgres(conn))
+            }
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(sqlite_path(&self.url))?;
                 // Per-connection settings: SQLite does not persist these in the file.

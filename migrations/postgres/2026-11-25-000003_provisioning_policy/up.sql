@@ -11,6 +11,10 @@ CREATE TABLE tenant_policies (
 -- A subteam admin administers every subteam the member belongs to.
 ALTER TABLE members ADD COLUMN team_admin BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE members ADD COLUMN subteam_admin BOOLEAN NOT NULL DEFAULT FALSE;
+-- A create with the userName of a member deprovisioned by SCIM DELETE brings
+-- that member back: found through this index, not a scan of the team.
+CREATE INDEX members_deprovisioned_user_name ON members (tenant_id, user_name_lower)
+    WHERE deprovisioned_at IS NOT NULL;
 
 -- A SCIM group outside the tenant's allowlist is kept for the IdP but is not
 -- a subteam of the product.
