@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import uuid
 
 import pytest
@@ -153,6 +154,38 @@ def scim(response, status):
         return None
     assert response.headers["content-type"] == SCIM_JSON, response.headers
     return response.json()
+
+
+def written(server, response, status, fetch=True):
+    """A write answered with the resource (POST 201, PUT/PATCH 200).
+
+    Asserts status and content type, that `Location` is the absolute URL in
+    `meta.location` (ending in the resource's id) and `ETag` is `meta.version`;
+    then, unless `fetch` is false, GETs that location and asserts it returns the
+    same resource with the same ETag (the write is really the stored state).
+    Returns the body.
+    """
+    body = scim(response, status)
+    meta = body["meta"]
+    location = meta["location"]
+    parts = urllib.parse.urlsplit(location)
+    assert parts.scheme in ("http", "https") and parts.netloc, f"not absolute: {location}"
+    assert parts.path.endswith(f"/{body['id']}"), location
+    assert response.headers.get("Location") == location, response.headers
+    assert meta["version"], meta
+    assert response.headers.get("ETag") == meta["version"], response.headers
+    if fetch:
+        again = server.session.get(location)
+        assert scim(again, 200) == body, "GET after the write returns what the write answered"
+        assert again.headers.get("ETag") == meta["version"], again.headers
+    return body
+
+
+def gone(server, path_or_url):
+    """Asserts a GET of the resource is 404 with a SCIM error body."""
+    url = path_or_url if path_or_url.startswith("http") else server.url(path_or_url)
+    error = scim(server.session.get(url), 404)
+    assert error["status"] == "404", error
 
 
 def unique(name):

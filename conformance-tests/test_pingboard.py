@@ -1,6 +1,6 @@
 """A Pingboard-style client: the /v2 prefix, a pasted bearer token, full names."""
 
-from conftest import USER_URN, scim, unique
+from conftest import USER_URN, gone, scim, unique, written
 
 V2 = "/api/external/scim/v2"
 
@@ -11,7 +11,7 @@ def test_same_tenant_reached_under_v2(server):
     body = {"schemas": [USER_URN], "userName": user_name,
             "name": {"givenName": "Priya", "familyName": "Bose"},
             "emails": [{"value": user_name, "type": "work", "primary": True}]}
-    created = scim(s.post(server.url("/Users", prefix=V2), json=body), 201)
+    created = written(server, s.post(server.url("/Users", prefix=V2), json=body), 201)
     assert created["meta"]["location"] == server.url(f"/Users/{created['id']}", prefix=V2)
     # The same user through either prefix.
     assert scim(s.get(server.url(f"/Users/{created['id']}")), 200)["userName"] == user_name
@@ -19,6 +19,8 @@ def test_same_tenant_reached_under_v2(server):
     assert listed["totalResults"] == 1
     assert server.member_card(created["id"])["name"] == "Priya Bose"
     scim(s.delete(server.url(f"/Users/{created['id']}", prefix=V2)), 204)
+    gone(server, server.url(f"/Users/{created['id']}", prefix=V2))
+    gone(server, f"/Users/{created['id']}")
 
 
 def test_a_missing_or_foreign_token_is_refused(server):

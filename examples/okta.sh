@@ -4,16 +4,18 @@
 set -euo pipefail
 BASE=${1:-http://127.0.0.1:8080/api/external/scim}
 : "${TOKEN:?set TOKEN to the token scimd printed}"
-call() { # method path [body]
-    local method=$1 path=$2
+call() { # method path [body]; an HTTP error prints its body and fails (curl exits 22)
+    local method=$1 path=$2 status=0
     echo ">>> $method $path" >&2
     if [ $# -ge 3 ]; then
-        curl -sS -X "$method" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
-             -d "$3" "$BASE$path"
+        curl -sS --fail-with-body -X "$method" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
+             -d "$3" "$BASE$path" || status=$?
     else
-        curl -sS -X "$method" -H "Authorization: Bearer $TOKEN" "$BASE$path"
+        curl -sS --fail-with-body -X "$method" -H "Authorization: Bearer $TOKEN" "$BASE$path" || status=$?
     fi
     echo >&2
+    # Returned explicitly: inside $(...) bash does not apply `set -e`.
+    return "$status"
 }
 id_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
 SUFFIX=$RANDOM
