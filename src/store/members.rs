@@ -344,19 +344,24 @@ pub fn find_unprovisioned_by_email(
     conn: &mut DbConnection,
     email: &str,
 ) -> Result<Option<MemberRow>, StoreError> {
-    let with_email = member_emails::table
+    // Two index lookups (the email index, then members by id): a single
+    // query ordered by seq let SQLite walk the whole team in seq order.
+    let with_email: Vec<String> = member_emails::table
         .filter(member_emails::tenant_id.eq(tenant.as_str()))
         .filter(member_emails::value_lower.eq(email.to_lowercase()))
-        .select(member_emails::member_id);
-    Ok(members::table
+        .select(member_emails::member_id)
+        .load(conn)?;
+    if with_email.is_empty() {
+        return Ok(None);
+    }
+    let candidates: Vec<MemberRow> = members::table
         .filter(members::tenant_id.eq(tenant.as_str()))
+        .filter(members::id.eq_any(&with_email))
         .filter(members::scim_resource.is_null())
         .filter(members::deprovisioned_at.is_null())
-        .filter(members::id.eq_any(with_email))
-        .order(members::seq.asc())
         .select(MemberRow::as_select())
-        .first(conn)
-        .optional()?)
+        .load(conn)?;
+    Ok(candidates.into_iter().min_by_key(|row| row.seq))
 }
 
 fn remove_from_all_subteams(
