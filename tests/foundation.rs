@@ -346,6 +346,14 @@ async fn serve_on_an_empty_database_prints_a_working_token() {
         .local_addr()
         .unwrap()
         .port();
+    /// Kills the server if the test fails before it stops it.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     let mut server = Command::new(env!("CARGO_BIN_EXE_scimd"))
         .current_dir(dir.path())
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
@@ -356,6 +364,7 @@ async fn serve_on_an_empty_database_prints_a_working_token() {
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut server = Running(server);
     let mut printed = String::new();
     let token = loop {
         let mut line = String::new();
@@ -399,15 +408,16 @@ async fn serve_on_an_empty_database_prints_a_working_token() {
     );
 
     let terminated = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
+        .args(["-TERM", &server.0.id().to_string()])
         .status()
         .unwrap();
     assert!(terminated.success());
-    let status = server.wait().unwrap();
+    let status = server.0.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
     stdout.read_to_string(&mut printed).unwrap();
     let mut logs = String::new();
     server
+        .0
         .stderr
         .take()
         .unwrap()
