@@ -493,6 +493,15 @@ fn parse_role(text: &str) -> Result<(String, TeamRole), String> {
     Ok((value, role.parse()?))
 }
 
+/// Appends the values not already listed, so repeating a command changes nothing.
+fn add_missing(list: &mut Vec<String>, values: Vec<String>) {
+    for value in values {
+        if !list.iter().any(|v| v.eq_ignore_ascii_case(&value)) {
+            list.push(value);
+        }
+    }
+}
+
 fn edit_policy(policy: &mut Policy, args: PolicySetArgs) {
     for (field, on) in args.sync {
         policy.fields.entry(field).or_default().sync = on;
@@ -526,11 +535,11 @@ fn edit_policy(policy: &mut Policy, args: PolicySetArgs) {
     if args.clear_group_allowlist {
         policy.group_allowlist.clear();
     }
-    policy.group_allowlist.extend(args.allow_groups);
+    add_missing(&mut policy.group_allowlist, args.allow_groups);
     if args.clear_admin_contacts {
         policy.admin_contacts.clear();
     }
-    policy.admin_contacts.extend(args.admin_contacts);
+    add_missing(&mut policy.admin_contacts, args.admin_contacts);
     if let Some(secs) = args.digest_quiet_secs {
         policy.digest_quiet_secs = secs;
     }

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use crate::scim::activity::{LoggedEvent, NewEvent};
 use crate::scim::ids::TenantId;
 use crate::scim::time;
+use crate::store::Db;
 use crate::store::StoreError;
 use crate::store::db::DbConnection;
 use crate::store::schema::{digest_cursors, provisioning_events};
@@ -70,18 +71,18 @@ pub fn record(
     Ok(())
 }
 
-/// A tenant's events at or after `since` (stored time format), oldest first.
-pub fn since(
-    tenant: &TenantId,
-    conn: &mut DbConnection,
-    since: Option<&str>,
-) -> Result<Vec<LoggedEvent>, StoreError> {
-    let mut query = provisioning_events::table
+type EventQuery<'a> = provisioning_events::BoxedQuery<'a, Db>;
+
+fn tenant_events(tenant: &TenantId) -> EventQuery<'_> {
+    provisioning_events::table
         .filter(provisioning_events::tenant_id.eq(tenant.as_str()))
-        .into_boxed();
-    if let Some(since) = since {
-        query = query.filter(provisioning_events::occurred_at.ge(since));
-    }
+        .into_boxed()
+}
+
+fn load_events(
+    query: EventQuery<'_>,
+    conn: &mut DbConnection,
+) -> Result<Vec<LoggedEvent>, StoreError> {
     Ok(query
         .order(provisioning_events::seq.asc())
         .select(EventRow::as_select())
@@ -89,6 +90,19 @@ pub fn since(
         .into_iter()
         .map(LoggedEvent::from)
         .collect())
+}
+
+/// A tenant's events at or after `since` (stored time format), oldest first.
+pub fn since(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    since: Option<&str>,
+) -> Result<Vec<LoggedEvent>, StoreError> {
+    let mut query = tenant_events(tenant);
+    if let Some(since) = since {
+        query = query.filter(provisioning_events::occurred_at.ge(since.to_owned()));
+    }
+    load_events(query, conn)
 }
 
 /// The newest event's sequence number and time, if any.
@@ -111,16 +125,10 @@ pub fn between(
     after: i64,
     through: i64,
 ) -> Result<Vec<LoggedEvent>, StoreError> {
-    Ok(provisioning_events::table
-        .filter(provisioning_events::tenant_id.eq(tenant.as_str()))
+    let query = tenant_events(tenant)
         .filter(provisioning_events::seq.gt(after))
-        .filter(provisioning_events::seq.le(through))
-        .order(provisioning_events::seq.asc())
-        .select(EventRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(LoggedEvent::from)
-        .collect())
+        .filter(provisioning_events::seq.le(through));
+    load_events(query, conn)
 }
 
 /// Deletes events older than `before` (stored time format); returns how many.
