@@ -236,25 +236,23 @@ fn map_unique(display_name: &str) -> impl Fn(crate::store::StoreError) -> ScimEr
     }
 }
 
-fn stored_resource(row: &SubteamRow) -> Value {
-    serde_json::from_str(&row.scim_resource).unwrap_or(Value::Null)
-}
-
-/// What a group write changed, for the activity log.
+/// What a group write changed, for the activity log: the stored resource
+/// before and after it, and whether its membership changed.
 fn group_change(
     operation: Operation,
-    row: &SubteamRow,
-    before: &Value,
+    id: &SubteamId,
+    display_name: &str,
+    (before, after): (&Value, &Value),
     members_changed: bool,
 ) -> Change {
-    let mut fields_changed = changed_attributes(before, &stored_resource(row));
+    let mut fields_changed = changed_attributes(before, after);
     if members_changed {
         fields_changed.push("members".into());
     }
     Change {
         operation,
-        resource_id: row.id.clone(),
-        resource_name: Some(row.display_name.clone()),
+        resource_id: id.to_string(),
+        resource_name: Some(display_name.to_owned()),
         fields_changed,
     }
 }
@@ -287,11 +285,17 @@ pub fn create(
                 split_members(scope.policy, resource::normalize(KIND, body)?)?;
             let id = SubteamId::random();
             write_transaction(conn, |conn| {
-                let row = subteams::insert(scope.tenant, conn, &id, &write)
+                subteams::insert(scope.tenant, conn, &id, &write)
                     .map_err(map_unique(&write.display_name))?;
                 let has_members = !member_ids.is_empty();
                 apply_membership(scope.tenant, conn, &id, &MembershipChange::Add(member_ids))?;
-                let change = group_change(Operation::Create, &row, &Value::Null, has_members);
+                let change = group_change(
+                    Operation::Create,
+                    &id,
+                    &write.display_name,
+                    (&Value::Null, &write.resource()),
+                    has_members,
+                );
                 record(scope, conn, KIND, 201, &change)
             })?;
             get(scope.tenant, conn, &id, true)
@@ -348,9 +352,13 @@ pub fn replace(
                     id,
                     &MembershipChange::Replace(member_ids),
                 )?;
-                let after = subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
-                let change =
-                    group_change(Operation::Update, &after, &stored_resource(&current), true);
+                let change = group_change(
+                    Operation::Update,
+                    id,
+                    &write.display_name,
+                    (&current.resource(), &write.resource()),
+                    true,
+                );
                 record(scope, conn, KIND, 200, &change)
             })?;
             get(scope.tenant, conn, id, true)
@@ -473,7 +481,9 @@ pub fn patch(
                 if attribute_ops.is_empty() {
                     subteams::touch(scope.tenant, conn, &current)?;
                 } else {
-                    let patched = patch::apply(KIND, &stored_resource(&current), &attribute_ops)?;
+                    let stored: Value = serde_json::from_str(&current.scim_resource)
+                        .map_err(ScimError::internal)?;
+                    let patched = patch::apply(KIND, &stored, &attribute_ops)?;
                     let (write, _) =
                         split_members(scope.policy, resource::normalize(KIND, patched)?)?;
                     subteams::update(scope.tenant, conn, &current, &write)
@@ -485,8 +495,9 @@ pub fn patch(
                 let after = subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
                 let change = group_change(
                     Operation::Update,
-                    &after,
-                    &stored_resource(&current),
+                    id,
+                    &after.display_name,
+                    (&current.resource(), &after.resource()),
                     !changes.is_empty(),
                 );
                 record(scope, conn, KIND, 200, &change)?;

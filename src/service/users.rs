@@ -252,7 +252,7 @@ pub fn create(
         let mut write = member_write(scope.policy, resource::normalize(KIND, body)?)?;
         let from_idp = write.card.clone();
         let new_password = write.password_hash.is_some();
-        let row = write_transaction(conn, |conn| {
+        let (row, operation) = write_transaction(conn, |conn| {
             let (row, operation) =
                 match returning_member(scope, conn, &write.user_name, from_idp.email.as_deref())? {
                     Some((existing, operation)) => {
@@ -291,9 +291,17 @@ pub fn create(
                 };
             let change = user_change(operation, &Value::Null, &row, new_password);
             record(scope, conn, KIND, 201, &change)?;
-            Ok::<_, ScimError>(row)
+            Ok::<_, ScimError>((row, operation))
         })?;
-        load(scope.tenant, conn, row)
+        // Only a member taken over can already be in subteams.
+        if operation == Operation::Create {
+            Ok(StoredUser {
+                row,
+                groups: Vec::new(),
+            })
+        } else {
+            load(scope.tenant, conn, row)
+        }
     })
 }
 
@@ -356,7 +364,10 @@ pub fn patch(
 ) -> Result<StoredUser, ScimError> {
     replace_with(scope, conn, id, if_match, |current| {
         let ops = patch::parse_patch_request(body)?;
-        let patched = patch::apply(KIND, &stored_resource(current), &ops)?;
+        // A stored resource that does not parse is our fault: refuse, never patch over it.
+        let stored: Value = serde_json::from_str(current.scim_resource.as_deref().unwrap_or("{}"))
+            .map_err(ScimError::internal)?;
+        let patched = patch::apply(KIND, &stored, &ops)?;
         resource::normalize(KIND, patched)
     })
 }

@@ -37,6 +37,11 @@ impl SubteamRow {
     pub fn subteam_id(&self) -> SubteamId {
         SubteamId::from_string(self.id.clone())
     }
+
+    /// The stored resource (without members) as JSON.
+    pub fn resource(&self) -> Value {
+        resource_of(&self.scim_resource)
+    }
 }
 
 /// A member as listed in a Group's `members`.
@@ -73,6 +78,17 @@ pub struct SubteamWrite {
     /// The canonical SCIM resource without `members` (JSON text).
     pub scim_resource: String,
     pub is_subteam: bool,
+}
+
+impl SubteamWrite {
+    /// The resource to store, as JSON.
+    pub fn resource(&self) -> Value {
+        resource_of(&self.scim_resource)
+    }
+}
+
+fn resource_of(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
 fn scoped(tenant: &TenantId) -> subteams::BoxedQuery<'_, Db> {
