@@ -3,6 +3,7 @@
 //! PATCH, provisioning rules) → `store` (diesel over SQLite or PostgreSQL).
 
 pub mod admin;
+pub mod config;
 pub mod http;
 pub mod jobs;
 pub mod scim;

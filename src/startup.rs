@@ -7,6 +7,7 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
+use crate::config::REQUEST_BODY_MAX_BYTES;
 use crate::http::auth::{AuthSettings, Authenticator};
 use crate::http::rate_limit::RateLimiter;
 use crate::http::state::{AppState, Db};
@@ -14,9 +15,6 @@ use crate::http::{self, error, metrics};
 use crate::jobs::{self, JobSettings, Jobs};
 use crate::scim::ScimError;
 use crate::store;
-
-/// Largest request body accepted (a bulk request is the biggest legitimate one).
-pub const MAX_PAYLOAD_BYTES: usize = 2 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -55,7 +53,7 @@ impl Application {
                 .wrap(prometheus.clone())
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
-                .app_data(web::PayloadConfig::new(MAX_PAYLOAD_BYTES))
+                .app_data(web::PayloadConfig::new(REQUEST_BODY_MAX_BYTES))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     ScimError::BadRequest(format!("malformed query string: {err}")).into()
                 }))

@@ -8,10 +8,10 @@ use std::time::Duration;
 use common::{Backend, TestApp, TestOptions, assert_scim_error, json};
 use diesel::connection::SimpleConnection;
 use reqwest::Method;
-use scimd::admin;
 use scimd::http::auth::AuthSettings;
 use scimd::scim::ids::TokenId;
 use scimd::store::{db, tokens};
+use scimd::{admin, config};
 
 async fn service_provider_config_needs_a_valid_token(app: TestApp) {
     let (status, body) = json(app.get("/ServiceProviderConfig").await).await;
@@ -21,6 +21,18 @@ async fn service_provider_config_needs_a_valid_token(app: TestApp) {
         "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
     );
     assert_eq!(body["authenticationSchemes"][0]["type"], "oauthbearertoken");
+    // The advertised limits are the enforced ones (one place: `scimd::config`).
+    assert_eq!(body["bulk"]["maxOperations"], config::BULK_MAX_OPERATIONS);
+    assert_eq!(
+        body["bulk"]["maxPayloadSize"],
+        config::BULK_MAX_PAYLOAD_BYTES
+    );
+    assert_eq!(body["filter"]["maxResults"], config::LIST_MAX_RESULTS);
+    assert_eq!(body["pagination"]["maxPageSize"], config::LIST_MAX_RESULTS);
+    assert_eq!(
+        body["pagination"]["defaultPageSize"],
+        config::LIST_DEFAULT_COUNT
+    );
 
     let response = app
         .client

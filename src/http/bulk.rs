@@ -4,12 +4,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
+use crate::config::BULK_MAX_PAYLOAD_BYTES;
 use crate::http::auth::AuthTenant;
 use crate::http::error::error_body;
 use crate::http::state::AppState;
 use crate::http::wire::{JsonBody, base_url, scim_json};
 use crate::scim::ScimError;
-use crate::scim::bulk::{self, MAX_PAYLOAD_BYTES};
+use crate::scim::bulk;
 use crate::scim::schema::BULK_RESPONSE_URN;
 use crate::service;
 
@@ -25,9 +26,9 @@ pub async fn post(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     let length = declared_length.unwrap_or_else(|| body.to_string().len());
-    if length > MAX_PAYLOAD_BYTES {
+    if length > BULK_MAX_PAYLOAD_BYTES {
         return Err(ScimError::PayloadTooLarge(format!(
-            "bulk request of {length} bytes exceeds maxPayloadSize ({MAX_PAYLOAD_BYTES})"
+            "bulk request of {length} bytes exceeds maxPayloadSize ({BULK_MAX_PAYLOAD_BYTES})"
         )));
     }
     let request = bulk::parse(&body)?;

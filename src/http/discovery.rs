@@ -5,8 +5,9 @@ use std::sync::LazyLock;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::config;
 use crate::http::auth::AuthTenant;
 use crate::http::wire::{base_url, list_response, scim_json};
 use crate::scim::ScimError;
@@ -17,11 +18,19 @@ fn parse_document(name: &str, text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("schema/{name} is not valid JSON: {e}"))
 }
 
+/// The document in `schema/` with the limits filled in from `config`, so
+/// what we advertise is what we enforce.
 static SERVICE_PROVIDER_CONFIG: LazyLock<Value> = LazyLock::new(|| {
-    parse_document(
+    let mut doc = parse_document(
         "service-provider-config.json",
         include_str!("../../schema/service-provider-config.json"),
-    )
+    );
+    doc["bulk"]["maxOperations"] = json!(config::BULK_MAX_OPERATIONS);
+    doc["bulk"]["maxPayloadSize"] = json!(config::BULK_MAX_PAYLOAD_BYTES);
+    doc["filter"]["maxResults"] = json!(config::LIST_MAX_RESULTS);
+    doc["pagination"]["defaultPageSize"] = json!(config::LIST_DEFAULT_COUNT);
+    doc["pagination"]["maxPageSize"] = json!(config::LIST_MAX_RESULTS);
+    doc
 });
 
 static RESOURCE_TYPES: LazyLock<Vec<Value>> = LazyLock::new(|| {

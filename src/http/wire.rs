@@ -8,10 +8,10 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
+use crate::config::REQUEST_BODY_MAX_BYTES;
 use crate::http::{SCIM_CONTENT_TYPE, SCIM_PREFIXES};
 use crate::scim::ScimError;
 use crate::scim::schema::LIST_RESPONSE_URN;
-use crate::startup::MAX_PAYLOAD_BYTES;
 
 /// The absolute base URL the client used, honouring `X-Forwarded-Proto`/`Host`
 /// (or `Forwarded`) from a proxy in front of us, and the prefix it called.
@@ -57,7 +57,7 @@ impl FromRequest for JsonBody {
             let bytes = bytes.await.map_err(|e| {
                 if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
                     ScimError::PayloadTooLarge(format!(
-                        "request body exceeds {MAX_PAYLOAD_BYTES} bytes"
+                        "request body exceeds {REQUEST_BODY_MAX_BYTES} bytes"
                     ))
                 } else {
                     ScimError::InvalidSyntax(format!("request body could not be read: {e}"))

@@ -3,12 +3,9 @@
 
 use serde_json::Value;
 
+use crate::config::BULK_MAX_OPERATIONS;
 use crate::scim::ScimError;
 use crate::scim::schema::BULK_REQUEST_URN;
-
-/// Advertised in ServiceProviderConfig and enforced.
-pub const MAX_OPERATIONS: usize = 1000;
-pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -88,9 +85,9 @@ pub fn parse(body: &Value) -> Result<BulkRequest, ScimError> {
     let raw_ops = field(object, "Operations")
         .and_then(Value::as_array)
         .ok_or_else(|| ScimError::InvalidSyntax("Operations must be an array".into()))?;
-    if raw_ops.len() > MAX_OPERATIONS {
+    if raw_ops.len() > BULK_MAX_OPERATIONS {
         return Err(ScimError::PayloadTooLarge(format!(
-            "{} operations exceed maxOperations ({MAX_OPERATIONS})",
+            "{} operations exceed maxOperations ({BULK_MAX_OPERATIONS})",
             raw_ops.len()
         )));
     }
@@ -204,7 +201,7 @@ mod tests {
         ] {
             assert!(parse(&body).is_err(), "{body}");
         }
-        let too_many: Vec<Value> = (0..=MAX_OPERATIONS)
+        let too_many: Vec<Value> = (0..=BULK_MAX_OPERATIONS)
             .map(|_| json!({"method": "DELETE", "path": "/Users/x"}))
             .collect();
         let error =

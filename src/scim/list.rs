@@ -9,13 +9,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use scim_filter_parser::{Filter, parse_filter, parse_path};
 use serde_json::Value;
 
+use crate::config::{LIST_DEFAULT_COUNT, LIST_MAX_RESULTS};
 use crate::scim::ScimError;
 use crate::scim::filter_eval;
 use crate::scim::schema::{self, AttrType, Resolved, ResourceKind};
-
-pub const DEFAULT_COUNT: usize = 100;
-/// Advertised as `filter.maxResults` in ServiceProviderConfig.
-pub const MAX_RESULTS: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -27,8 +24,8 @@ impl Page {
     /// Values below 1 mean 1 (startIndex) and 0 (count), per the RFC.
     pub fn new(start_index: Option<i64>, count: Option<i64>) -> Page {
         let start_index = start_index.map_or(1, |s| usize::try_from(s.max(1)).unwrap_or(1));
-        let count = count.map_or(DEFAULT_COUNT, |c| {
-            usize::try_from(c.max(0)).unwrap_or(0).min(MAX_RESULTS)
+        let count = count.map_or(LIST_DEFAULT_COUNT, |c| {
+            usize::try_from(c.max(0)).unwrap_or(0).min(LIST_MAX_RESULTS)
         });
         Page { start_index, count }
     }
@@ -208,7 +205,7 @@ mod tests {
             Page::new(None, None),
             Page {
                 start_index: 1,
-                count: DEFAULT_COUNT
+                count: LIST_DEFAULT_COUNT
             }
         );
         assert_eq!(
@@ -222,7 +219,7 @@ mod tests {
             Page::new(Some(7), Some(100_000)),
             Page {
                 start_index: 7,
-                count: MAX_RESULTS
+                count: LIST_MAX_RESULTS
             }
         );
         assert_eq!(Page::new(Some(3), Some(2)).offset(), 2);

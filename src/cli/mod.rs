@@ -1,0 +1,100 @@
+//! The `scimd` command line: one file per command group, each holding the
+//! `clap` types beside the code that runs them. Commands call the same
+//! operator functions (`scimd::admin`) and services the server uses.
+
+mod activity;
+mod member;
+mod outbox;
+mod policy;
+mod serve;
+mod subteam;
+mod tenant;
+mod token;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use scimd::store::db::{self, DbPool};
+
+#[derive(Parser)]
+#[command(name = "scimd", version, about = "SCIM 2.0 provisioning server")]
+struct Cli {
+    /// SQLite file path (default) or postgres://… URL.
+    #[arg(long, env = "DATABASE_URL", default_value = "scimd.db", global = true)]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve(serve::ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage tenants (teams).
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
+    /// Manage a tenant's API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Inspect members and their cards; add members made outside SCIM.
+    #[command(subcommand)]
+    Member(member::MemberCommand),
+    /// A tenant's SCIM groups and whether each is a subteam.
+    #[command(subcommand)]
+    Subteam(subteam::SubteamCommand),
+    /// A tenant's provisioning policy.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// What the IdPs did: every SCIM write, or summaries per sync.
+    Activity(activity::ActivityArgs),
+    /// A tenant's emails (invites, digests) and their delivery state.
+    Outbox(outbox::OutboxArgs),
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let url = cli.database_url.as_str();
+    match cli.command {
+        Command::Serve(args) => serve::run(url, args),
+        Command::Migrate => {
+            open(url)?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Tenant(command) => tenant::run(url, command),
+        Command::Token(command) => token::run(url, command),
+        Command::Member(command) => member::run(url, command),
+        Command::Subteam(command) => subteam::run(url, command),
+        Command::Policy(command) => policy::run(url, command),
+        Command::Activity(args) => activity::run(url, &args),
+        Command::Outbox(args) => outbox::run(url, &args),
+    }
+}
+
+/// A small pool for a one-shot command (migrated first, as `serve` does).
+fn open(database_url: &str) -> anyhow::Result<DbPool> {
+    db::connect(database_url, 2).context("opening the database")
+}
+
+/// An `on`/`off` flag value.
+#[derive(Clone, Copy, ValueEnum)]
+enum Switch {
+    On,
+    Off,
+}
+
+impl Switch {
+    fn on(self) -> bool {
+        matches!(self, Switch::On)
+    }
+}
+
+/// `KEY=VALUE`, trimmed.
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))?;
+    Ok((key.trim().to_owned(), value.trim().to_owned()))
+}
