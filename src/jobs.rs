@@ -2,6 +2,7 @@
 //! digests of settled provisioning bursts, email delivery from the outbox
 //! over SMTP (with retry and backoff), and pruning of old activity.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -143,32 +144,44 @@ fn prune_activity(conn: &mut DbConnection, retention: Duration) {
 }
 
 fn queue_digests(conn: &mut DbConnection) {
-    let tenants = match policies::all(conn) {
-        Ok(tenants) => tenants,
+    let read = tenants::list(conn).and_then(|teams| Ok((teams, policies::all(conn)?)));
+    let (teams, stored) = match read {
+        Ok(read) => read,
         Err(error) => {
-            tracing::warn!(%error, "jobs: reading policies failed");
+            tracing::warn!(%error, "jobs: reading teams and policies failed");
             return;
         }
     };
-    for (tenant, settings) in tenants {
-        let Ok(policy) = Policy::from_json(&settings) else {
-            continue;
+    let stored: HashMap<TenantId, String> = stored.into_iter().collect();
+    for team in teams {
+        let tenant = team.tenant_id();
+        // A team that never set a policy has the default one: digests on.
+        let policy = match stored
+            .get(&tenant)
+            .map(|settings| Policy::from_json(settings))
+        {
+            None => Policy::default(),
+            Some(Ok(policy)) => policy,
+            Some(Err(error)) => {
+                tracing::warn!(%error, tenant = %tenant, "jobs: policy unreadable, no digest");
+                continue;
+            }
         };
-        if policy.admin_contacts.is_empty() {
-            continue;
-        }
-        if let Err(error) = queue_digest(conn, &tenant, &policy) {
+        if let Err(error) = queue_digest(conn, &tenant, &team.name, &policy) {
             // Another server may have queued this digest first (dedupe key).
             tracing::debug!(%error, tenant = %tenant, "jobs: digest not queued");
         }
     }
 }
 
-/// Queues one digest per admin contact once the tenant's latest burst has
-/// been quiet for the policy's quiet period, and moves the cursor past it.
+/// Once the team's latest burst has been quiet for the policy's quiet
+/// period, queues one digest per admin recipient (none when digests are off
+/// or nobody is there to read them) and moves the cursor past the burst
+/// either way, so a recipient added later never gets the backlog.
 fn queue_digest(
     conn: &mut DbConnection,
     tenant: &TenantId,
+    team: &str,
     policy: &Policy,
 ) -> Result<(), ScimError> {
     let Some((latest, latest_at)) = store::activity::latest(tenant, conn)? else {
@@ -178,24 +191,32 @@ fn queue_digest(
     if latest <= cursor || latest_at > ago(Duration::from_secs(policy.digest_quiet_secs)) {
         return Ok(());
     }
-    let events = store::activity::between(tenant, conn, cursor, latest)?;
-    let team = tenants::find(conn, tenant)?.map_or_else(|| "Your team".to_owned(), |t| t.name);
-    let digest = activity::digest(&team, &events);
+    let recipients = if policy.digests {
+        policy.admin_recipients(store::members::team_admin_emails(tenant, conn)?)
+    } else {
+        Vec::new()
+    };
+    let digest = if recipients.is_empty() {
+        None
+    } else {
+        let events = store::activity::between(tenant, conn, cursor, latest)?;
+        activity::digest(team, &events)
+    };
     write_transaction(conn, |conn| {
         // Re-checked under the write lock: another server may have moved it.
         if store::activity::digest_cursor(tenant, conn)?.unwrap_or(0) != cursor {
             return Ok(());
         }
         if let Some((subject, body)) = &digest {
-            for contact in &policy.admin_contacts {
+            for recipient in &recipients {
                 outbox::enqueue(
                     tenant,
                     conn,
                     &NewEmail {
                         kind: "digest",
-                        dedupe_key: format!("digest:{latest}:{contact}"),
+                        dedupe_key: format!("digest:{latest}:{}", recipient.to_lowercase()),
                         member_id: None,
-                        recipient: contact,
+                        recipient,
                         subject: subject.clone(),
                         body: body.clone(),
                     },

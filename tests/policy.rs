@@ -721,6 +721,127 @@ mod mail {
         assert_eq!(sink.received().len(), 1);
     }
 
+    /// A user the IdP makes a team admin (Entra's Global Administrator role).
+    async fn create_team_admin(app: &TestApp, user_name: &str) -> String {
+        let mut body = user_body(user_name);
+        body["roles"] = json!([{"value": "Global Administrator"}]);
+        let (status, body) = json(app.post("/Users", &body).await).await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    fn digests_to(received: &[common::smtp::Mail], recipient: &str) -> Vec<String> {
+        received
+            .iter()
+            .filter(|m| m.recipients.iter().any(|r| r == recipient))
+            .map(|m| m.data.clone())
+            .collect()
+    }
+
+    async fn team_admins_get_digests_without_contacts_and_no_backlog_after_upgrade(
+        backend: Backend,
+    ) {
+        let sink = SmtpSink::start(0);
+        let Some(app) = spawn(backend, &sink).await else {
+            return;
+        };
+        app.set_policy(|p| p.admin_roles = true);
+        create_team_admin(&app, "dana@acme.example").await;
+        app.create_user("old.hire@acme.example").await;
+        // The upgrade that made team admins recipients, replayed on this team's history.
+        let upgrade = match backend {
+            Backend::Sqlite => include_str!(
+                "../migrations/sqlite/2026-11-26-000007_digest_cursors_for_every_team/up.sql"
+            ),
+            Backend::Postgres => include_str!(
+                "../migrations/postgres/2026-11-26-000007_digest_cursors_for_every_team/up.sql"
+            ),
+        };
+        {
+            let conn = &mut *app.pool.get().unwrap();
+            diesel::delete(scimd::store::schema::digest_cursors::table)
+                .execute(conn)
+                .unwrap();
+            diesel::connection::SimpleConnection::batch_execute(conn, upgrade).unwrap();
+        }
+        app.set_policy(|p| p.digest_quiet_secs = 1);
+        app.create_user("new.hire@acme.example").await;
+        let received = sink.wait_for(1, Duration::from_secs(15));
+        assert_eq!(received.len(), 1, "{received:?}");
+        assert_eq!(received[0].recipients, ["dana@acme.example"]);
+        let digest = &received[0].data;
+        assert!(digest.contains("acme: 1 added, 0 removed"), "{digest}");
+        assert!(digest.contains("new.hire@acme.example"), "{digest}");
+        assert!(!digest.contains("old.hire"), "no backlog: {digest}");
+    }
+
+    async fn digests_go_once_to_each_contact_and_admin_and_can_be_switched_off(backend: Backend) {
+        let sink = SmtpSink::start(0);
+        let Some(app) = spawn(backend, &sink).await else {
+            return;
+        };
+        app.set_policy(|p| p.admin_roles = true);
+        let dana = create_team_admin(&app, "dana@acme.example").await;
+        app.set_policy(|p| {
+            p.admin_contacts = vec!["it@acme.example".into(), "DANA@acme.example".into()];
+            p.digest_quiet_secs = 1;
+        });
+        app.create_user("ann@acme.example").await;
+        let received = sink.wait_for(2, Duration::from_secs(15));
+        std::thread::sleep(Duration::from_millis(600));
+        let received_after = sink.received();
+        assert_eq!(received.len(), 2, "{received:?}");
+        assert_eq!(
+            received_after.len(),
+            2,
+            "one digest per address: {received_after:?}"
+        );
+        assert_eq!(digests_to(&received, "it@acme.example").len(), 1);
+        assert_eq!(digests_to(&received, "DANA@acme.example").len(), 1);
+
+        app.cli(&["policy", "set", "--tenant", "acme", "--digests", "off"]);
+        app.create_user("bo@acme.example").await;
+        std::thread::sleep(Duration::from_millis(2500));
+        assert_eq!(sink.received().len(), 2, "digests off: nothing sent");
+
+        // Back on, with the admin out of the team: only the contact left.
+        let (status, _) = json(
+            app.patch(
+                &format!("/Users/{dana}"),
+                &patch_body(json!([{"op": "replace", "path": "active", "value": false}])),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 200);
+        app.cli(&[
+            "policy",
+            "set",
+            "--tenant",
+            "acme",
+            "--digests",
+            "on",
+            "--clear-admin-contacts",
+            "--admin-contact",
+            "it@acme.example",
+        ]);
+        app.create_user("cy@acme.example").await;
+        let received = sink.wait_for(3, Duration::from_secs(15));
+        std::thread::sleep(Duration::from_millis(600));
+        assert_eq!(sink.received().len(), 3, "{received:?}");
+        assert_eq!(received[2].recipients, ["it@acme.example"]);
+        assert!(
+            received[2].data.contains("cy@acme.example"),
+            "{}",
+            received[2].data
+        );
+        assert!(
+            !received[2].data.contains("bo@acme.example"),
+            "{}",
+            received[2].data
+        );
+    }
+
     macro_rules! mail_tests {
         ($($name:ident),*) => {
             mod sqlite {
@@ -745,6 +866,8 @@ mod mail {
     mail_tests!(
         invites_arrive_once_even_when_the_request_is_retried,
         invites_are_retried_after_a_transient_smtp_failure,
-        digest_follows_a_settled_burst
+        digest_follows_a_settled_burst,
+        team_admins_get_digests_without_contacts_and_no_backlog_after_upgrade,
+        digests_go_once_to_each_contact_and_admin_and_can_be_switched_off
     );
 }

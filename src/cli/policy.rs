@@ -57,6 +57,9 @@ pub struct PolicySetArgs {
     /// Remove every admin contact first.
     #[arg(long)]
     clear_admin_contacts: bool,
+    /// Send digests of additions and removals to the admin contacts and the team admins.
+    #[arg(long)]
+    digests: Option<Switch>,
     /// Seconds of quiet after which a provisioning burst is digested.
     #[arg(long)]
     digest_quiet_secs: Option<u64>,
@@ -124,6 +127,9 @@ fn edit_policy(policy: &mut Policy, args: PolicySetArgs) {
         policy.admin_contacts.clear();
     }
     add_missing(&mut policy.admin_contacts, args.admin_contacts);
+    if let Some(switch) = args.digests {
+        policy.digests = switch.on();
+    }
     if let Some(secs) = args.digest_quiet_secs {
         policy.digest_quiet_secs = secs;
     }

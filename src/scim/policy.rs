@@ -177,8 +177,10 @@ pub struct Policy {
     pub require_names: bool,
     /// Group display names or external ids that become subteams; empty: all.
     pub group_allowlist: Vec<String>,
-    /// Who gets the digest of additions and removals.
+    /// Who gets admin emails besides the team's own admins.
     pub admin_contacts: Vec<String>,
+    /// Send the digest of additions and removals (to the contacts and the team admins).
+    pub digests: bool,
     /// Seconds without SCIM writes after which a burst counts as settled.
     pub digest_quiet_secs: u64,
 }
@@ -194,6 +196,7 @@ impl Default for Policy {
             require_names: false,
             group_allowlist: Vec::new(),
             admin_contacts: Vec::new(),
+            digests: true,
             digest_quiet_secs: 900,
         }
     }
@@ -305,6 +308,19 @@ impl Policy {
             }
         }
         Some(flags)
+    }
+
+    /// Who gets an admin email: the configured contacts, then the team
+    /// admins' addresses, each address once (compared case-insensitively).
+    pub fn admin_recipients(&self, team_admins: Vec<String>) -> Vec<String> {
+        let mut recipients: Vec<String> = Vec::new();
+        for address in self.admin_contacts.iter().cloned().chain(team_admins) {
+            let address = address.trim().to_owned();
+            if !address.is_empty() && !recipients.iter().any(|r| r.eq_ignore_ascii_case(&address)) {
+                recipients.push(address);
+            }
+        }
+        recipients
     }
 
     /// Whether a group with this name and external id becomes a subteam.
@@ -425,6 +441,24 @@ mod tests {
         assert!(policy.allows_group("sales", None));
         assert!(policy.allows_group("Renamed", Some("ext-42")));
         assert!(!policy.allows_group("Engineering", Some("ext-7")));
+    }
+
+    #[test]
+    fn admin_recipients_are_contacts_then_admins_without_repeats() {
+        let policy = Policy {
+            admin_contacts: vec!["IT@acme.example".into(), "ops@acme.example".into()],
+            ..Policy::default()
+        };
+        let recipients = policy.admin_recipients(vec![
+            "dana@acme.example".into(),
+            "it@acme.example".into(),
+            " ".into(),
+            "Dana@Acme.example".into(),
+        ]);
+        assert_eq!(
+            recipients,
+            ["IT@acme.example", "ops@acme.example", "dana@acme.example"]
+        );
     }
 
     #[test]

@@ -28,10 +28,16 @@ pub fn store(
     policy: &Policy,
 ) -> Result<i64, StoreError> {
     write_transaction(conn, |conn| {
+        let previous = policies::get(tenant, conn)?
+            .and_then(|(settings, _)| Policy::from_json(&settings).ok())
+            .unwrap_or_default();
         let version = policies::put(tenant, conn, &policy.to_json())?;
-        // The first digest covers what happens from now on, not the whole history.
-        if !policy.admin_contacts.is_empty() && activity::digest_cursor(tenant, conn)?.is_none() {
-            let latest = activity::latest(tenant, conn)?.map_or(0, |(seq, _)| seq);
+        // Digests just switched on, or the first contacts just set: the next
+        // digest covers what happens from now on, not what came before.
+        let digests_start = policy.digests
+            && (!previous.digests
+                || (previous.admin_contacts.is_empty() && !policy.admin_contacts.is_empty()));
+        if digests_start && let Some((latest, _)) = activity::latest(tenant, conn)? {
             activity::set_digest_cursor(tenant, conn, latest)?;
         }
         for group in subteams::all(tenant, conn)? {

@@ -676,3 +676,21 @@ pub fn window(
     }
     Ok(rows)
 }
+
+/// The card emails of the team's admins who are still in the team: they
+/// receive the team's admin emails.
+pub fn team_admin_emails(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+) -> Result<Vec<String>, StoreError> {
+    Ok(members::table
+        .inner_join(cards::table.on(cards::member_id.eq(members::id)))
+        .filter(members::tenant_id.eq(tenant.as_str()))
+        .filter(members::team_admin.eq(true))
+        .filter(members::active.eq(true))
+        .filter(members::deprovisioned_at.is_null())
+        .filter(cards::email.is_not_null())
+        .order(members::seq.asc())
+        .select(cards::email.assume_not_null())
+        .load(conn)?)
+}

@@ -1,0 +1,1 @@
+-- The cursors stay: they only record how far digests have read.
