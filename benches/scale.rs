@@ -125,9 +125,7 @@ async fn main() {
     let (tenant, token) = {
         let conn = &mut *pool.get().unwrap();
         let row = admin::create_tenant(conn, "bench").unwrap();
-        let token = admin::issue_token(conn, &row.tenant_id(), "bench")
-            .unwrap()
-            .1;
+        let token = admin::issue_token(conn, &row, "bench").unwrap().1;
         (row.tenant_id(), token)
     };
 

@@ -2,7 +2,7 @@
 //! policies and members made outside SCIM.
 
 use crate::scim::ScimError;
-use crate::scim::ids::{MemberId, TenantId, TokenId};
+use crate::scim::ids::{MemberId, TokenId};
 use crate::scim::policy::Policy;
 use crate::scim::token;
 use crate::service;
@@ -13,49 +13,111 @@ use crate::store::tokens::{self, TokenRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    #[error("a tenant named {0:?} already exists")]
+    #[error("a tenant named {0:?} already exists (names are compared ignoring case)")]
     TenantExists(String),
-    #[error("no tenant named {0:?}")]
+    #[error("a tenant name must not be empty")]
+    EmptyTenantName,
+    #[error("no tenant with the name or id {0:?} (`scimd tenant list` shows them)")]
     NoSuchTenant(String),
-    #[error("no active token with id {0}")]
+    #[error("no active token {0:?} (`scimd token list --tenant T` shows them)")]
     NoSuchToken(String),
+    #[error(
+        "tenant {tenant:?} already has an active token labelled {label:?}: pick another --label, or revoke that one first"
+    )]
+    LabelTaken { tenant: String, label: String },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Scim(#[from] ScimError),
 }
 
+/// A usable tenant name: surrounding white space dropped, not empty.
+fn tenant_name(name: &str) -> Result<&str, AdminError> {
+    let name = name.trim();
+    if name.is_empty() {
+        Err(AdminError::EmptyTenantName)
+    } else {
+        Ok(name)
+    }
+}
+
 pub fn create_tenant(conn: &mut DbConnection, name: &str) -> Result<TenantRow, AdminError> {
+    let name = tenant_name(name)?;
     tenants::create(conn, name)?.ok_or_else(|| AdminError::TenantExists(name.to_owned()))
 }
 
-pub fn tenant_by_name(conn: &mut DbConnection, name: &str) -> Result<TenantRow, AdminError> {
-    tenants::find_by_name(conn, name)?.ok_or_else(|| AdminError::NoSuchTenant(name.to_owned()))
+/// The tenant a CLI argument names: its id, or its name ignoring case.
+pub fn find_tenant(conn: &mut DbConnection, name_or_id: &str) -> Result<TenantRow, AdminError> {
+    tenants::find_by_name_or_id(conn, name_or_id.trim())?
+        .ok_or_else(|| AdminError::NoSuchTenant(name_or_id.to_owned()))
+}
+
+pub fn rename_tenant(
+    conn: &mut DbConnection,
+    tenant: &TenantRow,
+    new_name: &str,
+) -> Result<(), AdminError> {
+    let new_name = tenant_name(new_name)?;
+    if tenants::rename(conn, &tenant.tenant_id(), new_name)? {
+        Ok(())
+    } else {
+        Err(AdminError::TenantExists(new_name.to_owned()))
+    }
+}
+
+/// Deletes the tenant with its tokens, policy, members, cards, links,
+/// groups and memberships, activity log and outbox.
+pub fn delete_tenant(conn: &mut DbConnection, tenant: &TenantRow) -> Result<(), AdminError> {
+    write_transaction(conn, |conn| tenants::delete(conn, &tenant.tenant_id()))?;
+    Ok(())
 }
 
 /// Issues a token; the plaintext in the result is the only copy there will be.
 pub fn issue_token(
     conn: &mut DbConnection,
-    tenant: &TenantId,
+    tenant: &TenantRow,
     label: &str,
 ) -> Result<(TokenRow, String), AdminError> {
     let issued = token::issue()?;
-    let row = tokens::insert(
-        tenant,
+    tokens::insert(
+        &tenant.tenant_id(),
         conn,
         label,
         &issued.lookup_prefix,
         &issued.secret_hash,
-    )?;
-    Ok((row, issued.plaintext))
+    )
+    .map(|row| (row, issued.plaintext))
+    .map_err(|e| {
+        if e.is_unique_violation() {
+            AdminError::LabelTaken {
+                tenant: tenant.name.clone(),
+                label: label.to_owned(),
+            }
+        } else {
+            e.into()
+        }
+    })
 }
 
-pub fn revoke_token(conn: &mut DbConnection, id: &TokenId) -> Result<(), AdminError> {
-    if tokens::revoke(conn, id)? {
-        Ok(())
-    } else {
-        Err(AdminError::NoSuchToken(id.to_string()))
+/// Revokes a token named by its id, or by its label within `tenant`.
+pub fn revoke_token(
+    conn: &mut DbConnection,
+    tenant: Option<&TenantRow>,
+    id_or_label: &str,
+) -> Result<TokenId, AdminError> {
+    let by_id = TokenId::from_string(id_or_label.to_owned());
+    if tokens::revoke(conn, &by_id)? {
+        return Ok(by_id);
     }
+    if let Some(tenant) = tenant
+        && let Some(row) = tokens::find_active_by_label(&tenant.tenant_id(), conn, id_or_label)?
+    {
+        let id = TokenId::from_string(row.id);
+        if tokens::revoke(conn, &id)? {
+            return Ok(id);
+        }
+    }
+    Err(AdminError::NoSuchToken(id_or_label.to_owned()))
 }
 
 /// On an empty database, makes tenant `default` and a token for it so the
@@ -65,7 +127,7 @@ pub fn bootstrap_default_tenant(conn: &mut DbConnection) -> Result<Option<String
         return Ok(None);
     }
     let tenant = create_tenant(conn, "default")?;
-    let (_, plaintext) = issue_token(conn, &tenant.tenant_id(), "bootstrap")?;
+    let (_, plaintext) = issue_token(conn, &tenant, "bootstrap")?;
     Ok(Some(plaintext))
 }
 

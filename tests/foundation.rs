@@ -82,7 +82,7 @@ async fn a_token_with_the_right_prefix_but_wrong_secret_is_refused(app: TestApp)
 
 fn token_id_of(app: &TestApp, tenant: &str) -> TokenId {
     let conn = &mut app.pool.get().unwrap();
-    let tenant = admin::tenant_by_name(conn, tenant).unwrap();
+    let tenant = admin::find_tenant(conn, tenant).unwrap();
     let rows = tokens::list(&tenant.tenant_id(), conn).unwrap();
     TokenId::from_string(rows[0].id.clone())
 }
@@ -92,18 +92,18 @@ async fn revoked_token_is_refused_on_its_next_request(app: TestApp) {
     assert_eq!(app.get("/ServiceProviderConfig").await.status(), 200);
     assert_eq!(app.get("/ServiceProviderConfig").await.status(), 200);
     let id = token_id_of(&app, "acme");
-    admin::revoke_token(&mut app.pool.get().unwrap(), &id).unwrap();
+    admin::revoke_token(&mut app.pool.get().unwrap(), None, id.as_str()).unwrap();
     let (status, body) = json(app.get("/ServiceProviderConfig").await).await;
     assert_scim_error(status, &body, 401, None);
     assert_eq!(body["detail"], "the token has been revoked");
     // Revoking twice is reported, not silently accepted.
-    assert!(admin::revoke_token(&mut app.pool.get().unwrap(), &id).is_err());
+    assert!(admin::revoke_token(&mut app.pool.get().unwrap(), None, id.as_str()).is_err());
 }
 
 async fn token_use_is_recorded_and_listing_never_shows_the_secret(app: TestApp) {
     assert_eq!(app.get("/ServiceProviderConfig").await.status(), 200);
     let conn = &mut app.pool.get().unwrap();
-    let tenant = admin::tenant_by_name(conn, "acme").unwrap();
+    let tenant = admin::find_tenant(conn, "acme").unwrap();
     let rows = tokens::list(&tenant.tenant_id(), conn).unwrap();
     assert_eq!(rows.len(), 1);
     assert!(rows[0].last_used_at.is_some());
@@ -121,7 +121,7 @@ async fn tokens_of_two_tenants_authenticate_separately(app: TestApp) {
         200
     );
     let id = token_id_of(&app, "globex");
-    admin::revoke_token(&mut app.pool.get().unwrap(), &id).unwrap();
+    admin::revoke_token(&mut app.pool.get().unwrap(), None, id.as_str()).unwrap();
     assert_eq!(
         app.request_as(&other, Method::GET, "/ServiceProviderConfig", None)
             .await
@@ -294,7 +294,7 @@ async fn revocation_from_another_process_takes_effect_within_the_recheck_interva
     .unwrap();
     assert_eq!(app.get("/ServiceProviderConfig").await.status(), 200);
     let id = token_id_of(&app, "acme");
-    admin::revoke_token(&mut app.pool.get().unwrap(), &id).unwrap();
+    admin::revoke_token(&mut app.pool.get().unwrap(), None, id.as_str()).unwrap();
     actix_web::rt::time::sleep(recheck + Duration::from_millis(50)).await;
     assert_eq!(app.get("/ServiceProviderConfig").await.status(), 401);
 }

@@ -347,7 +347,7 @@ async fn group_allowlist_keeps_other_groups_out_of_subteams(app: TestApp) {
 
 fn add_outside_member(app: &TestApp, email: &str, links: &[(&str, &str)]) -> MemberId {
     let conn = &mut *app.pool.get().unwrap();
-    let tenant = admin::tenant_by_name(conn, "acme").unwrap();
+    let tenant = admin::find_tenant(conn, "acme").unwrap();
     let links: Vec<(String, String)> = links
         .iter()
         .map(|(k, v)| ((*k).into(), (*v).into()))

@@ -61,7 +61,7 @@ fn since(text: &str) -> anyhow::Result<String> {
 pub fn run(database_url: &str, args: &ActivityArgs) -> anyhow::Result<()> {
     let pool = open(database_url)?;
     let conn = &mut *pool.get()?;
-    let tenant = admin::tenant_by_name(conn, &args.tenant)?;
+    let tenant = admin::find_tenant(conn, &args.tenant)?;
     let since = args.since.as_deref().map(since).transpose()?;
     let events = store::activity::since(&tenant.tenant_id(), conn, since.as_deref())?;
     let rows: Vec<Vec<String>> = match args.summary {

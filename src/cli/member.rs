@@ -38,7 +38,7 @@ pub fn run(database_url: &str, command: MemberCommand) -> anyhow::Result<()> {
     let conn = &mut *pool.get()?;
     match command {
         MemberCommand::Show { tenant, id } => {
-            let tenant = admin::tenant_by_name(conn, &tenant)?;
+            let tenant = admin::find_tenant(conn, &tenant)?;
             let tenant_id = tenant.tenant_id();
             let member_id = MemberId::from_string(id.clone());
             let row = members::find_any(&tenant_id, conn, &member_id)?
@@ -84,7 +84,7 @@ pub fn run(database_url: &str, command: MemberCommand) -> anyhow::Result<()> {
             name,
             template_links,
         } => {
-            let tenant = admin::tenant_by_name(conn, &tenant)?;
+            let tenant = admin::find_tenant(conn, &tenant)?;
             let id = admin::add_member(
                 conn,
                 &tenant,

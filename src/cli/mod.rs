@@ -48,8 +48,9 @@ enum Command {
     Policy(policy::PolicyCommand),
     /// What the IdPs did: every SCIM write, or summaries per sync.
     Activity(activity::ActivityArgs),
-    /// A tenant's emails (invites, digests) and their delivery state.
-    Outbox(outbox::OutboxArgs),
+    /// A tenant's emails (invites, digests): their delivery state, retry, purge.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCommand),
 }
 
 /// Parses the command line and runs the command.
@@ -69,13 +70,18 @@ pub fn run() -> anyhow::Result<()> {
         Command::Subteam(command) => subteam::run(url, command),
         Command::Policy(command) => policy::run(url, command),
         Command::Activity(args) => activity::run(url, &args),
-        Command::Outbox(args) => outbox::run(url, &args),
+        Command::Outbox(command) => outbox::run(url, command),
     }
 }
 
 /// A small pool for a one-shot command (migrated first, as `serve` does).
+/// What an upgrade renamed or changed is said here, once.
 fn open(database_url: &str) -> anyhow::Result<DbPool> {
-    db::connect(database_url, 2).context("opening the database")
+    let pool = db::connect(database_url, 2).context("opening the database")?;
+    for notice in db::take_upgrade_notices(&mut *pool.get()?)? {
+        eprintln!("scimd: upgrade: {notice}");
+    }
+    Ok(pool)
 }
 
 /// An `on`/`off` flag value.
@@ -97,4 +103,20 @@ fn parse_pair(text: &str) -> Result<(String, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))?;
     Ok((key.trim().to_owned(), value.trim().to_owned()))
+}
+
+/// An age such as `90m`, `12h` or `30d`.
+fn parse_age(text: &str) -> Result<chrono::Duration, String> {
+    let (number, unit) = text.trim().split_at(text.trim().len().saturating_sub(1));
+    let number: i64 = number
+        .parse()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| format!("expected an age like 90m, 12h or 30d, not {text:?}"))?;
+    match unit {
+        "m" => Ok(chrono::Duration::minutes(number)),
+        "h" => Ok(chrono::Duration::hours(number)),
+        "d" => Ok(chrono::Duration::days(number)),
+        _ => Err(format!("an age ends in m, h or d, not {text:?}")),
+    }
 }

@@ -140,11 +140,11 @@ pub fn run(database_url: &str, command: PolicyCommand) -> anyhow::Result<()> {
     let conn = &mut *pool.get()?;
     let policy = match command {
         PolicyCommand::Show { tenant } => {
-            let tenant = admin::tenant_by_name(conn, &tenant)?;
+            let tenant = admin::find_tenant(conn, &tenant)?;
             admin::policy(conn, &tenant)?
         }
         PolicyCommand::Set(args) => {
-            let tenant = admin::tenant_by_name(conn, &args.tenant)?;
+            let tenant = admin::find_tenant(conn, &args.tenant)?;
             admin::set_policy(conn, &tenant, |policy| edit_policy(policy, args))?
         }
     };

@@ -18,7 +18,7 @@ pub fn run(database_url: &str, command: SubteamCommand) -> anyhow::Result<()> {
     let pool = open(database_url)?;
     let conn = &mut *pool.get()?;
     let SubteamCommand::List { tenant } = command;
-    let tenant = admin::tenant_by_name(conn, &tenant)?;
+    let tenant = admin::find_tenant(conn, &tenant)?;
     println!("id\tdisplay name\texternal id\tsubteam");
     for group in subteams::all(&tenant.tenant_id(), conn)? {
         println!(

@@ -50,6 +50,12 @@ pub fn issue() -> Result<IssuedToken, ScimError> {
     })
 }
 
+/// How a token's public start is shown in listings (`scimd_<prefix>_…`), so
+/// a token found in the wild can be matched to its row.
+pub fn shown_prefix(lookup_prefix: &str) -> String {
+    format!("{SCHEME}{lookup_prefix}_…")
+}
+
 pub fn parse(token: &str) -> Option<PresentedToken<'_>> {
     let rest = token.strip_prefix(SCHEME)?;
     let (lookup_prefix, secret) = rest.split_once('_')?;

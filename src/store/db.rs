@@ -125,6 +125,23 @@ pub fn migrate(conn: &mut DbConnection) -> Result<(), StoreError> {
     result.map_err(|e| StoreError::Migration(e.to_string()))
 }
 
+/// The notes migrations left for the operator (e.g. duplicates renamed by
+/// an upgrade), removed as they are read so each is shown once.
+pub fn take_upgrade_notices(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+    use crate::store::schema::upgrade_notices;
+    write_transaction(conn, |conn| {
+        let notices: Vec<(i64, String)> = upgrade_notices::table
+            .order(upgrade_notices::seq.asc())
+            .select((upgrade_notices::seq, upgrade_notices::message))
+            .load(conn)?;
+        if let Some((last, _)) = notices.last() {
+            diesel::delete(upgrade_notices::table.filter(upgrade_notices::seq.le(last)))
+                .execute(conn)?;
+        }
+        Ok(notices.into_iter().map(|(_, message)| message).collect())
+    })
+}
+
 /// Runs `f` in one write transaction. On SQLite it is `BEGIN IMMEDIATE`, so
 /// the write lock is taken up front and waits on `busy_timeout` instead of
 /// failing when a read transaction would have to upgrade.

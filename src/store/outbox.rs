@@ -32,6 +32,7 @@ pub struct EmailRow {
     pub subject: String,
     pub body: String,
     pub attempts: i32,
+    pub next_attempt_at: String,
     pub sent_at: Option<String>,
     pub failed_at: Option<String>,
     pub last_error: Option<String>,
@@ -164,4 +165,48 @@ pub fn list(tenant: &TenantId, conn: &mut DbConnection) -> Result<Vec<EmailRow>,
         .order(outbox::seq.asc())
         .select(EmailRow::as_select())
         .load(conn)?)
+}
+
+/// Makes an unsent email due now, one given up on included (it gets one
+/// more attempt). `false` when the tenant has no such unsent email.
+pub fn retry(tenant: &TenantId, conn: &mut DbConnection, seq: i64) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        outbox::table
+            .filter(outbox::tenant_id.eq(tenant.as_str()))
+            .filter(outbox::seq.eq(seq))
+            .filter(outbox::sent_at.is_null()),
+    )
+    .set((
+        outbox::next_attempt_at.eq(time::now()),
+        outbox::failed_at.eq(None::<String>),
+        outbox::lease_until.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Which finished emails `purge` removes.
+#[derive(Debug, Clone, Copy)]
+pub enum Finished {
+    Sent,
+    GivenUp,
+}
+
+/// Deletes the tenant's emails that finished (sent, or given up on) before
+/// `before`; returns how many.
+pub fn purge(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    finished: Finished,
+    before: &str,
+) -> Result<usize, StoreError> {
+    let scoped = outbox::table.filter(outbox::tenant_id.eq(tenant.as_str()));
+    Ok(match finished {
+        Finished::Sent => {
+            diesel::delete(scoped.filter(outbox::sent_at.lt(before))).execute(conn)?
+        }
+        Finished::GivenUp => {
+            diesel::delete(scoped.filter(outbox::failed_at.lt(before))).execute(conn)?
+        }
+    })
 }

@@ -6,6 +6,14 @@ diesel::table! {
         id -> Text,
         name -> Text,
         created_at -> Text,
+        name_key -> Text,
+    }
+}
+
+diesel::table! {
+    upgrade_notices (seq) {
+        seq -> BigInt,
+        message -> Text,
     }
 }
 

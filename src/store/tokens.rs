@@ -92,6 +92,21 @@ pub fn list(tenant: &TenantId, conn: &mut DbConnection) -> Result<Vec<TokenRow>,
         .load(conn)?)
 }
 
+/// The tenant's active token with this label (labels of active tokens are unique).
+pub fn find_active_by_label(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    label: &str,
+) -> Result<Option<TokenRow>, StoreError> {
+    Ok(api_tokens::table
+        .filter(api_tokens::tenant_id.eq(tenant.as_str()))
+        .filter(api_tokens::label.eq(label))
+        .filter(api_tokens::revoked_at.is_null())
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// Revokes by token id; `false` when there is no such active token.
 pub fn revoke(conn: &mut DbConnection, id: &TokenId) -> Result<bool, StoreError> {
     let updated = diesel::update(

@@ -57,7 +57,7 @@ fn postgres_available() -> bool {
 }
 
 /// Removes the test's database when the test ends.
-enum Scratch {
+pub enum Scratch {
     Sqlite(tempfile::TempDir),
     Postgres { schema: String },
 }
@@ -68,6 +68,30 @@ impl Drop for Scratch {
             && let Ok(mut conn) = diesel::PgConnection::establish(&postgres_url())
         {
             let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+/// A fresh, empty database for one test (a temp SQLite file, or a new schema
+/// in the local PostgreSQL): its URL and the guard that removes it. `None`
+/// when PostgreSQL is unavailable and not required.
+pub fn scratch_database(backend: Backend) -> Option<(String, Scratch)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = dir.path().join("scimd.db").display().to_string();
+            Some((url, Scratch::Sqlite(dir)))
+        }
+        Backend::Postgres => {
+            if !postgres_available() {
+                return None;
+            }
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = diesel::PgConnection::establish(&postgres_url()).unwrap();
+            conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                .unwrap();
+            let url = format!("{}?options=-c%20search_path%3D{schema}", postgres_url());
+            Some((url, Scratch::Postgres { schema }))
         }
     }
 }
@@ -111,24 +135,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, options: TestOptions) -> Option<TestApp> {
-        let (database_url, scratch) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                let url = dir.path().join("scimd.db").display().to_string();
-                (url, Scratch::Sqlite(dir))
-            }
-            Backend::Postgres => {
-                if !postgres_available() {
-                    return None;
-                }
-                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = diesel::PgConnection::establish(&postgres_url()).unwrap();
-                conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
-                    .unwrap();
-                let url = format!("{}?options=-c%20search_path%3D{schema}", postgres_url());
-                (url, Scratch::Postgres { schema })
-            }
-        };
+        let (database_url, scratch) = scratch_database(backend)?;
         let config = ServerConfig {
             bind: "127.0.0.1:0".into(),
             database_url: database_url.clone(),
@@ -159,9 +166,7 @@ impl TestApp {
     pub fn tenant_with_token(&self, name: &str) -> String {
         let conn = &mut *self.pool.get().unwrap();
         let tenant = admin::create_tenant(conn, name).unwrap();
-        admin::issue_token(conn, &tenant.tenant_id(), "test")
-            .unwrap()
-            .1
+        admin::issue_token(conn, &tenant, "test").unwrap().1
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -322,7 +327,7 @@ impl TestApp {
     /// (for setups too large to post one by one); returns their ids.
     pub fn seed_users(&self, bodies: Vec<Value>) -> Vec<String> {
         let conn = &mut *self.pool.get().unwrap();
-        let tenant = admin::tenant_by_name(conn, "acme").unwrap().tenant_id();
+        let tenant = admin::find_tenant(conn, "acme").unwrap().tenant_id();
         let policy = scimd::scim::policy::Policy::default();
         let actor = scimd::scim::activity::Actor {
             token_label: "seed".into(),
@@ -347,23 +352,18 @@ impl TestApp {
     /// Changes tenant `acme`'s policy from outside the server, as the CLI does.
     pub fn set_policy(&self, edit: impl FnOnce(&mut scimd::scim::policy::Policy)) {
         let conn = &mut *self.pool.get().unwrap();
-        let tenant = admin::tenant_by_name(conn, "acme").unwrap();
+        let tenant = admin::find_tenant(conn, "acme").unwrap();
         admin::set_policy(conn, &tenant, edit).unwrap();
     }
 
     pub fn acme(&self) -> scimd::scim::ids::TenantId {
         let conn = &mut *self.pool.get().unwrap();
-        admin::tenant_by_name(conn, "acme").unwrap().tenant_id()
+        admin::find_tenant(conn, "acme").unwrap().tenant_id()
     }
 
     /// Runs the `scimd` binary against this test's database; returns stdout.
     pub fn cli(&self, args: &[&str]) -> String {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
-            .arg("--database-url")
-            .arg(&self.database_url)
-            .args(args)
-            .output()
-            .unwrap();
+        let output = cli_output(&self.database_url, args);
         assert!(
             output.status.success(),
             "scimd {args:?}: {}",
@@ -375,7 +375,7 @@ impl TestApp {
     /// The card the product shows for a member, read through the store.
     pub fn card(&self, tenant: &str, member_id: &str) -> scimd::store::members::CardRow {
         let conn = &mut *self.pool.get().unwrap();
-        let tenant = admin::tenant_by_name(conn, tenant).unwrap();
+        let tenant = admin::find_tenant(conn, tenant).unwrap();
         scimd::store::members::card(
             &tenant.tenant_id(),
             conn,
@@ -385,6 +385,16 @@ impl TestApp {
         .expect("member has a card")
         .0
     }
+}
+
+/// Runs the `scimd` binary against a database, whatever its outcome.
+pub fn cli_output(database_url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .arg("--database-url")
+        .arg(database_url)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// The `Resources` of a ListResponse, after checking its envelope.
