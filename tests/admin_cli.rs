@@ -24,7 +24,7 @@ fn run(database_url: &str, args: &[&str]) -> (bool, String, String) {
 }
 
 fn tenant_id(app: &TestApp, name: &str) -> String {
-    admin::find_tenant(&mut *app.pool.get().unwrap(), name)
+    admin::find_tenant(&mut app.pool.get().unwrap(), name)
         .unwrap()
         .id
 }
