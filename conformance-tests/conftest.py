@@ -1,11 +1,15 @@
 """Starts a real `scimd` (release binary) per test module and backend.
 
-SQLite runs always; PostgreSQL runs when 127.0.0.1:5432 answers (a fresh
-schema per server) and is required when CI=true or SCIMD_REQUIRE_POSTGRES is set.
+SQLite runs always; PostgreSQL runs when the server named by
+SCIMD_TEST_POSTGRES_URL (the Rust suite's setting too) answers, with a fresh
+schema per server, and is required when CI=true or SCIMD_REQUIRE_POSTGRES is
+set. Otherwise its runs are reported as skipped, never passed.
 """
 
+import functools
 import os
 import pathlib
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -19,6 +23,10 @@ import requests
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BINARY = os.environ.get("SCIMD_BIN", str(ROOT / "target" / "release" / "scimd"))
 POSTGRES_URL = os.environ.get("SCIMD_TEST_POSTGRES_URL", "postgres://127.0.0.1:5432/test")
+# The address to probe comes from the URL itself (libpq's defaults when it names none).
+_POSTGRES_PARTS = urllib.parse.urlsplit(POSTGRES_URL)
+POSTGRES_HOST = _POSTGRES_PARTS.hostname or "localhost"
+POSTGRES_PORT = _POSTGRES_PARTS.port or 5432
 PREFIX = "/api/external/scim"
 
 
@@ -26,12 +34,17 @@ def postgres_required():
     return os.environ.get("CI") == "true" or "SCIMD_REQUIRE_POSTGRES" in os.environ
 
 
-def postgres_reachable():
+@functools.cache
+def postgres_unavailable():
+    """Why the PostgreSQL runs cannot happen here, or None when they can."""
     try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
+        with socket.create_connection((POSTGRES_HOST, POSTGRES_PORT), timeout=1):
+            pass
+    except OSError as e:
+        return f"nothing answers at {POSTGRES_HOST}:{POSTGRES_PORT} (SCIMD_TEST_POSTGRES_URL): {e}"
+    if shutil.which("psql") is None:
+        return "psql is not installed (Debian: apt-get install postgresql-client)"
+    return None
 
 
 def psql(sql):
@@ -97,13 +110,22 @@ class Server:
 
 def backends():
     params = [pytest.param("sqlite", id="sqlite")]
-    if postgres_reachable():
+    reason = postgres_unavailable()
+    if reason is None:
         params.append(pytest.param("postgres", id="postgres"))
     elif postgres_required():
-        raise RuntimeError(f"PostgreSQL at {POSTGRES_URL} is required but unreachable")
+        raise RuntimeError(f"PostgreSQL is required here but {reason}")
     else:
-        print(f"\n*** PostgreSQL at {POSTGRES_URL} unreachable: PostgreSQL conformance runs SKIPPED ***")
+        # A skip mark, not a missing parameter: every PostgreSQL run shows up as skipped.
+        skip = pytest.mark.skip(reason=f"PostgreSQL SKIPPED: {reason}")
+        params.append(pytest.param("postgres", id="postgres", marks=skip))
     return params
+
+
+def pytest_terminal_summary(terminalreporter):
+    reason = postgres_unavailable()
+    if reason is not None:
+        terminalreporter.write_sep("*", f"PostgreSQL conformance runs SKIPPED: {reason}", red=True, bold=True)
 
 
 def database_for(backend):
