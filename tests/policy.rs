@@ -534,8 +534,11 @@ async fn activity_log_records_every_write_with_client_and_outcome(app: TestApp) 
     assert_eq!(lines.len(), 6, "{csv}");
     assert!(lines[0].starts_with("time,token,client,operation"), "{csv}");
     assert!(
-        lines[2].contains(",okta,create,User,") && lines[2].ends_with(",409,uniqueness"),
-        "{csv}"
+        lines[2].contains(",okta,create,User,")
+            && lines[2].ends_with(
+                ",409,uniqueness,\"userName \"\"LOG@example.com\"\" is already taken in this team\""
+            ),
+        "the failure keeps the detail its client got: {csv}"
     );
     let runs: Value = serde_json::from_str(&app.cli(&[
         "activity",
@@ -552,12 +555,87 @@ async fn activity_log_records_every_write_with_client_and_outcome(app: TestApp) 
     assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
     assert_eq!(
         (
-            &runs[0]["created"],
-            &runs[0]["updated"],
-            &runs[0]["deactivated"],
+            &runs[0]["users_created"],
+            &runs[0]["users_updated"],
+            &runs[0]["users_deactivated"],
+            &runs[0]["groups_created"],
             &runs[0]["failed"]
         ),
-        (&json!(2), &json!(1), &json!(1), &json!(1))
+        (&json!(1), &json!(1), &json!(1), &json!(1), &json!(1)),
+        "users and groups counted apart: {runs}"
+    );
+    assert_eq!(runs[0]["clients"], json!(["okta", "other"]));
+
+    // The table: aligned columns, no tabs.
+    let table = app.cli(&["activity", "--tenant", "acme"]);
+    assert!(!table.contains('\t'), "{table}");
+    let header = table.lines().next().unwrap();
+    let status_column = header.find("status").unwrap();
+    let conflict = table.lines().find(|l| l.contains("uniqueness")).unwrap();
+    assert_eq!(
+        conflict.find("409"),
+        Some(status_column),
+        "values line up under their header:\n{table}"
+    );
+    let output = common::cli_output(
+        &app.database_url,
+        &["activity", "--tenant", "acme", "--run-gap-mins", "5"],
+    );
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("--run-gap-mins only applies to --summary runs")
+    );
+}
+
+async fn group_writes_log_who_was_added_and_removed(app: TestApp) {
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        ids.push(app.create_user(&format!("m{i}@acme.example")).await);
+    }
+    let group = app.create_group("Logged", &[&ids[7]]).await;
+    let added: Vec<Value> = ids[..7].iter().map(|id| json!({"value": id})).collect();
+    let ops = patch_body(json!([
+        {"op": "add", "path": "members", "value": added},
+        {"op": "remove", "path": format!("members[value eq \"{}\"]", ids[7])},
+        // Re-adding a member already added changes nothing.
+        {"op": "add", "path": "members", "value": [{"value": ids[0]}]},
+    ]));
+    let (status, _) = json(app.patch(&format!("/Groups/{group}"), &ops).await).await;
+    assert_eq!(status, 200);
+    let bad = patch_body(json!([{"op": "add", "path": "members", "value": [{"value": "nobody"}]}]));
+    let (status, _) = json(app.patch(&format!("/Groups/{group}"), &bad).await).await;
+    assert_eq!(status, 400);
+
+    let events = {
+        let conn = &mut *app.pool.get().unwrap();
+        scimd::store::activity::since(&app.acme(), conn, None).unwrap()
+    };
+    let created = &events[8];
+    assert_eq!(
+        created.detail.as_deref(),
+        Some(format!("added 1: {} (m7@acme.example)", ids[7]).as_str())
+    );
+    let patched = &events[9];
+    assert_eq!(patched.fields_changed, ["members"]);
+    let detail = patched.detail.as_deref().unwrap();
+    assert!(
+        detail.starts_with(&format!("added 7: {} (m0@acme.example), ", ids[0])),
+        "{detail}"
+    );
+    assert!(detail.contains(" and 2 more; removed 1: "), "{detail}");
+    assert!(
+        detail.ends_with(&format!("{} (m7@acme.example)", ids[7])),
+        "{detail}"
+    );
+    let failed = &events[10];
+    assert_eq!(
+        (failed.status, failed.scim_type.as_deref()),
+        (400, Some("invalidValue"))
+    );
+    assert_eq!(
+        failed.detail.as_deref(),
+        Some("no such user in this team: nobody")
     );
 }
 
@@ -611,6 +689,7 @@ on_both_backends!(
     create_adopts_a_member_made_outside_scim,
     adoption_follows_sync_rules_and_card_without_links_gets_them,
     activity_log_records_every_write_with_client_and_outcome,
+    group_writes_log_who_was_added_and_removed,
     old_activity_is_pruned,
 );
 

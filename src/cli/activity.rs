@@ -2,7 +2,9 @@
 
 use anyhow::Context;
 use clap::ValueEnum;
-use scimd::scim::activity::{Grouping, summarize};
+use comfy_table::presets::UTF8_NO_BORDERS;
+use comfy_table::{ContentArrangement, Table};
+use scimd::scim::activity::{Grouping, LoggedEvent, SyncSummary, summarize};
 use scimd::scim::time;
 use scimd::{admin, store};
 
@@ -35,9 +37,9 @@ pub struct ActivityArgs {
     /// Summarise instead of listing each write.
     #[arg(long, value_enum)]
     summary: Option<SummaryKind>,
-    /// With `--summary runs`: minutes of quiet that end a run.
-    #[arg(long, default_value_t = 10)]
-    run_gap_mins: i64,
+    /// With `--summary runs`: minutes of quiet that end a run (default 10).
+    #[arg(long)]
+    run_gap_mins: Option<i64>,
 }
 
 /// `--since`: an RFC 3339 time or an age (`30m`, `12h`, `7d`), in the stored format.
@@ -59,99 +61,62 @@ fn since(text: &str) -> anyhow::Result<String> {
 }
 
 pub fn run(database_url: &str, args: &ActivityArgs) -> anyhow::Result<()> {
+    let grouping = match (args.summary, args.run_gap_mins) {
+        (Some(SummaryKind::Runs), gap) => {
+            Some(Grouping::Runs(chrono::Duration::minutes(gap.unwrap_or(10))))
+        }
+        (Some(SummaryKind::Hourly), None) => Some(Grouping::Hourly),
+        (None, None) => None,
+        (_, Some(_)) => {
+            anyhow::bail!("--run-gap-mins only applies to --summary runs")
+        }
+    };
     let pool = open(database_url)?;
     let conn = &mut *pool.get()?;
     let tenant = admin::find_tenant(conn, &args.tenant)?;
     let since = args.since.as_deref().map(since).transpose()?;
     let events = store::activity::since(&tenant.tenant_id(), conn, since.as_deref())?;
-    let rows: Vec<Vec<String>> = match args.summary {
-        Some(kind) => {
-            let grouping = match kind {
-                SummaryKind::Hourly => Grouping::Hourly,
-                SummaryKind::Runs => Grouping::Runs(chrono::Duration::minutes(args.run_gap_mins)),
-            };
+    let (columns, rows): (&[&str], Vec<Vec<String>>) = match grouping {
+        Some(grouping) => {
             let summaries = summarize(&events, grouping);
             if let ActivityFormat::Json = args.format {
                 println!("{}", serde_json::to_string_pretty(&summaries)?);
                 return Ok(());
             }
-            std::iter::once(
-                [
-                    "start",
-                    "end",
-                    "created",
-                    "updated",
-                    "deactivated",
-                    "deleted",
-                    "failed",
-                ]
-                .map(str::to_owned)
-                .to_vec(),
+            (
+                &SyncSummary::COLUMNS,
+                summaries.iter().map(SyncSummary::values).collect(),
             )
-            .chain(summaries.iter().map(|s| {
-                vec![
-                    s.start.clone(),
-                    s.end.clone(),
-                    s.created.to_string(),
-                    s.updated.to_string(),
-                    s.deactivated.to_string(),
-                    s.deleted.to_string(),
-                    s.failed.to_string(),
-                ]
-            }))
-            .collect()
         }
         None => {
             if let ActivityFormat::Json = args.format {
                 println!("{}", serde_json::to_string_pretty(&events)?);
                 return Ok(());
             }
-            let optional = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-            std::iter::once(
-                [
-                    "time",
-                    "token",
-                    "client",
-                    "operation",
-                    "type",
-                    "id",
-                    "name",
-                    "fields",
-                    "status",
-                    "scimType",
-                ]
-                .map(str::to_owned)
-                .to_vec(),
+            (
+                &LoggedEvent::COLUMNS,
+                events.iter().map(LoggedEvent::values).collect(),
             )
-            .chain(events.iter().map(|e| {
-                vec![
-                    e.occurred_at.clone(),
-                    optional(&e.token_label),
-                    e.client.clone(),
-                    e.operation.clone(),
-                    e.resource_type.clone(),
-                    optional(&e.resource_id),
-                    optional(&e.resource_name),
-                    e.fields_changed.join(" "),
-                    e.status.to_string(),
-                    optional(&e.scim_type),
-                ]
-            }))
-            .collect()
         }
     };
     match args.format {
         ActivityFormat::Csv => {
             let mut out = csv::Writer::from_writer(std::io::stdout());
+            out.write_record(columns)?;
             for row in rows {
                 out.write_record(row)?;
             }
             out.flush()?;
         }
-        _ => {
-            for row in rows {
-                println!("{}", row.join("\t"));
-            }
+        ActivityFormat::Table | ActivityFormat::Json => {
+            // Columns wrap to fit a terminal; piped output keeps whole lines.
+            let mut table = Table::new();
+            table
+                .load_style(UTF8_NO_BORDERS)
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_header(columns.iter().copied())
+                .add_rows(rows);
+            println!("{table}");
         }
     }
     Ok(())

@@ -6,6 +6,8 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::scim::time;
+
 /// The IdP behind a request, told by its `User-Agent`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -116,6 +118,50 @@ pub struct Change {
     /// `userName` or `displayName`.
     pub resource_name: Option<String>,
     pub fields_changed: Vec<String>,
+    /// Said beyond the columns, e.g. who a group write added and removed.
+    pub detail: Option<String>,
+}
+
+/// How many members a membership detail names before it only counts.
+pub const NAMED_MEMBERS: usize = 5;
+
+/// A member a group write added or removed: id and `userName`.
+pub type MemberName = (String, Option<String>);
+
+/// "added 2: <id> (ann@x), <id> (bo@x); removed 1: <id> (cy@x)", naming the
+/// first few of each list (`named`) and counting the rest; `None` when
+/// nobody was added or removed.
+pub fn membership_detail(
+    (added_total, added): (usize, &[MemberName]),
+    (removed_total, removed): (usize, &[MemberName]),
+) -> Option<String> {
+    let part = |verb: &str, total: usize, named: &[MemberName]| {
+        (total > 0).then(|| {
+            let shown: Vec<String> = named
+                .iter()
+                .take(NAMED_MEMBERS)
+                .map(|(id, name)| match name {
+                    Some(name) => format!("{id} ({name})"),
+                    None => id.clone(),
+                })
+                .collect();
+            let more = total.saturating_sub(shown.len());
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            format!("{verb} {total}: {}{more}", shown.join(", "))
+        })
+    };
+    let parts: Vec<String> = [
+        part("added", added_total, added),
+        part("removed", removed_total, removed),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// One SCIM write to log: its change, or the error status it ended with.
@@ -129,6 +175,8 @@ pub struct NewEvent<'a> {
     pub fields_changed: &'a [String],
     pub status: u16,
     pub scim_type: Option<&'a str>,
+    /// A failure: the detail its client got; a success: its change's detail.
+    pub detail: Option<&'a str>,
 }
 
 /// One logged SCIM write, as read back for reports.
@@ -144,9 +192,42 @@ pub struct LoggedEvent {
     pub fields_changed: Vec<String>,
     pub status: i32,
     pub scim_type: Option<String>,
+    pub detail: Option<String>,
 }
 
 impl LoggedEvent {
+    /// Column names, in the order of `values` (the CLI's table and CSV).
+    pub const COLUMNS: [&'static str; 11] = [
+        "time",
+        "token",
+        "client",
+        "operation",
+        "type",
+        "id",
+        "name",
+        "fields",
+        "status",
+        "scimType",
+        "detail",
+    ];
+
+    pub fn values(&self) -> Vec<String> {
+        let optional = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        vec![
+            self.occurred_at.clone(),
+            optional(&self.token_label),
+            self.client.clone(),
+            self.operation.clone(),
+            self.resource_type.clone(),
+            optional(&self.resource_id),
+            optional(&self.resource_name),
+            self.fields_changed.join(" "),
+            self.status.to_string(),
+            optional(&self.scim_type),
+            optional(&self.detail),
+        ]
+    }
+
     pub fn succeeded(&self) -> bool {
         self.status < 400
     }
@@ -181,57 +262,120 @@ pub enum Grouping {
     Runs(Duration),
 }
 
+/// One sync (a run, or a clock hour): what it did, users and groups counted
+/// apart, adoptions apart from creations.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SyncSummary {
+    /// A run: its first write; an hour: the hour's start.
     pub start: String,
+    /// A run: its last write; an hour: the next hour's start.
     pub end: String,
-    pub created: usize,
-    pub updated: usize,
-    pub deactivated: usize,
-    pub deleted: usize,
+    /// The clients that wrote, in order of first appearance.
+    pub clients: Vec<String>,
+    pub users_created: usize,
+    pub users_adopted: usize,
+    pub users_updated: usize,
+    pub users_deactivated: usize,
+    pub users_reactivated: usize,
+    pub users_deleted: usize,
+    pub groups_created: usize,
+    pub groups_updated: usize,
+    pub groups_deleted: usize,
     pub failed: usize,
 }
 
 impl SyncSummary {
+    /// Column names, in the order of `values`.
+    pub const COLUMNS: [&'static str; 13] = [
+        "start",
+        "end",
+        "clients",
+        "users created",
+        "users adopted",
+        "users updated",
+        "users deactivated",
+        "users reactivated",
+        "users deleted",
+        "groups created",
+        "groups updated",
+        "groups deleted",
+        "failed",
+    ];
+
+    pub fn values(&self) -> Vec<String> {
+        let mut values = vec![self.start.clone(), self.end.clone(), self.clients.join(" ")];
+        values.extend(
+            [
+                self.users_created,
+                self.users_adopted,
+                self.users_updated,
+                self.users_deactivated,
+                self.users_reactivated,
+                self.users_deleted,
+                self.groups_created,
+                self.groups_updated,
+                self.groups_deleted,
+                self.failed,
+            ]
+            .map(|n| n.to_string()),
+        );
+        values
+    }
+
     fn count(&mut self, event: &LoggedEvent) {
+        if !self.clients.contains(&event.client) {
+            self.clients.push(event.client.clone());
+        }
         if !event.succeeded() {
             self.failed += 1;
             return;
         }
-        match event.operation.as_str() {
-            "create" | "adopt" => self.created += 1,
-            "deactivate" => self.deactivated += 1,
-            "delete" => self.deleted += 1,
-            _ => self.updated += 1,
-        }
+        let counter = match (event.resource_type.as_str(), event.operation.as_str()) {
+            ("Group", "create") => &mut self.groups_created,
+            ("Group", "delete") => &mut self.groups_deleted,
+            ("Group", _) => &mut self.groups_updated,
+            (_, "create") => &mut self.users_created,
+            (_, "adopt") => &mut self.users_adopted,
+            (_, "deactivate") => &mut self.users_deactivated,
+            (_, "reactivate") => &mut self.users_reactivated,
+            (_, "delete") => &mut self.users_deleted,
+            _ => &mut self.users_updated,
+        };
+        *counter += 1;
     }
 }
 
-/// Summaries of `events` (in time order), one per hour or per run.
+/// Summaries of `events` (in time order), one per clock hour or per run.
 pub fn summarize(events: &[LoggedEvent], grouping: Grouping) -> Vec<SyncSummary> {
     let mut summaries: Vec<SyncSummary> = Vec::new();
-    let mut current_key: Option<DateTime<Utc>> = None;
+    let mut current_hour: Option<DateTime<Utc>> = None;
     let mut last_at: Option<DateTime<Utc>> = None;
     for event in events {
         let Some(at) = event.at() else { continue };
-        let starts_new = match grouping {
+        let started = match grouping {
             Grouping::Hourly => {
                 let hour = at.duration_trunc(Duration::hours(1)).unwrap_or(at);
-                let new = current_key != Some(hour);
-                current_key = Some(hour);
-                new
+                (current_hour != Some(hour)).then(|| {
+                    current_hour = Some(hour);
+                    (time::format(hour), time::format(hour + Duration::hours(1)))
+                })
             }
-            Grouping::Runs(gap) => last_at.is_none_or(|last| at - last > gap),
+            Grouping::Runs(gap) => last_at
+                .is_none_or(|last| at - last > gap)
+                .then(|| (event.occurred_at.clone(), event.occurred_at.clone())),
         };
         last_at = Some(at);
-        if starts_new {
+        if let Some((start, end)) = started {
             summaries.push(SyncSummary {
-                start: event.occurred_at.clone(),
+                start,
+                end,
                 ..SyncSummary::default()
             });
         }
         if let Some(summary) = summaries.last_mut() {
-            summary.end.clone_from(&event.occurred_at);
+            if let Grouping::Runs(_) = grouping {
+                summary.end.clone_from(&event.occurred_at);
+            }
             summary.count(event);
         }
     }
@@ -289,6 +433,7 @@ mod tests {
             fields_changed: Vec::new(),
             status,
             scim_type: None,
+            detail: None,
         }
     }
 
@@ -351,31 +496,67 @@ mod tests {
     }
 
     #[test]
-    fn summaries_by_run_and_by_hour() {
+    fn summaries_by_run_and_by_clock_hour_count_users_and_groups_apart() {
+        let mut group_created = event("2026-11-24T01:56:00.000000Z", "create", 201);
+        group_created.resource_type = "Group".into();
+        let mut entra = event("2026-11-24T02:03:00.000000Z", "adopt", 201);
+        entra.client = "entra".into();
         let events = [
             event("2026-11-24T01:50:00.000000Z", "create", 201),
             event("2026-11-24T01:55:00.000000Z", "update", 200),
+            group_created,
             event("2026-11-24T02:01:00.000000Z", "deactivate", 200),
             event("2026-11-24T02:02:00.000000Z", "create", 409),
+            entra,
             event("2026-11-24T05:00:00.000000Z", "delete", 204),
         ];
         let runs = summarize(&events, Grouping::Runs(Duration::minutes(10)));
         assert_eq!(runs.len(), 2);
+        let first = &runs[0];
         assert_eq!(
             (
-                runs[0].created,
-                runs[0].updated,
-                runs[0].deactivated,
-                runs[0].failed
+                first.users_created,
+                first.users_adopted,
+                first.users_updated,
+                first.users_deactivated,
+                first.groups_created,
+                first.failed
             ),
-            (1, 1, 1, 1)
+            (1, 1, 1, 1, 1, 1)
         );
-        assert_eq!(runs[0].start, "2026-11-24T01:50:00.000000Z");
-        assert_eq!(runs[0].end, "2026-11-24T02:02:00.000000Z");
-        assert_eq!(runs[1].deleted, 1);
+        assert_eq!(first.clients, ["okta", "entra"]);
+        assert_eq!(first.start, "2026-11-24T01:50:00.000000Z");
+        assert_eq!(first.end, "2026-11-24T02:03:00.000000Z");
+        assert_eq!(runs[1].users_deleted, 1);
+
         let hours = summarize(&events, Grouping::Hourly);
         assert_eq!(hours.len(), 3);
-        assert_eq!((hours[0].created, hours[0].updated), (1, 1));
-        assert_eq!((hours[1].deactivated, hours[1].failed), (1, 1));
+        assert_eq!(
+            (hours[0].start.as_str(), hours[0].end.as_str()),
+            ("2026-11-24T01:00:00.000000Z", "2026-11-24T02:00:00.000000Z"),
+            "an hour's row spans the clock hour, not its first and last write"
+        );
+        assert_eq!((hours[0].users_created, hours[0].users_updated), (1, 1));
+        assert_eq!(hours[0].groups_created, 1);
+        assert_eq!((hours[1].users_deactivated, hours[1].failed), (1, 1));
+        assert_eq!(hours[2].start, "2026-11-24T05:00:00.000000Z");
+        assert_eq!(SyncSummary::COLUMNS.len(), hours[0].values().len());
+    }
+
+    #[test]
+    fn membership_detail_names_a_few_and_counts_the_rest() {
+        let named: Vec<MemberName> = (1..=7)
+            .map(|i| (format!("id{i}"), (i != 2).then(|| format!("u{i}@x"))))
+            .collect();
+        assert_eq!(
+            membership_detail((7, &named), (1, &named[..1])).unwrap(),
+            "added 7: id1 (u1@x), id2, id3 (u3@x), id4 (u4@x), id5 (u5@x) and 2 more; \
+             removed 1: id1 (u1@x)"
+        );
+        assert_eq!(
+            membership_detail((0, &[]), (2, &named[..2])).unwrap(),
+            "removed 2: id1 (u1@x), id2"
+        );
+        assert_eq!(membership_detail((0, &[]), (0, &[])), None);
     }
 }

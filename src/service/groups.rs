@@ -8,7 +8,9 @@ use scim_filter_parser::{AttrPath, CompValue, CompareOp, Filter};
 use serde_json::{Map, Value, json};
 
 use crate::scim::ScimError;
-use crate::scim::activity::{Change, Operation, changed_attributes};
+use crate::scim::activity::{
+    Change, MemberName, NAMED_MEMBERS, Operation, changed_attributes, membership_detail,
+};
 use crate::scim::ids::{SubteamId, TenantId};
 use crate::scim::list::{Cursor, ListRequest};
 use crate::scim::patch::{self, PatchOp, PatchOpKind};
@@ -170,27 +172,88 @@ fn require_members_exist(
     }
 }
 
+/// The net effect of a write's membership changes: who is in the group
+/// now that was not before, and who left. Each step's store call reports
+/// what it really changed, so re-adding a member, or adding then removing
+/// one, nets out.
+#[derive(Debug, Default)]
+struct MembershipDelta {
+    added: Vec<String>,
+    removed: Vec<String>,
+}
+
+impl MembershipDelta {
+    fn added(&mut self, ids: Vec<String>) {
+        for id in ids {
+            match self.removed.iter().position(|r| *r == id) {
+                Some(at) => {
+                    self.removed.swap_remove(at);
+                }
+                None => self.added.push(id),
+            }
+        }
+    }
+
+    fn removed(&mut self, ids: Vec<String>) {
+        for id in ids {
+            match self.added.iter().position(|a| *a == id) {
+                Some(at) => {
+                    self.added.swap_remove(at);
+                }
+                None => self.removed.push(id),
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
+
+    /// For the activity log: the first few of each side by id and userName.
+    fn detail(
+        &self,
+        tenant: &TenantId,
+        conn: &mut DbConnection,
+    ) -> Result<Option<String>, ScimError> {
+        let mut named = |ids: &[String]| -> Result<Vec<MemberName>, ScimError> {
+            let shown = &ids[..ids.len().min(NAMED_MEMBERS)];
+            let names = members::user_names(tenant, conn, shown)?;
+            Ok(shown
+                .iter()
+                .map(|id| (id.clone(), names.get(id).cloned().flatten()))
+                .collect())
+        };
+        let added = named(&self.added)?;
+        let removed = named(&self.removed)?;
+        Ok(membership_detail(
+            (self.added.len(), &added),
+            (self.removed.len(), &removed),
+        ))
+    }
+}
+
 fn apply_membership(
     tenant: &TenantId,
     conn: &mut DbConnection,
     subteam: &SubteamId,
     change: &MembershipChange,
+    delta: &mut MembershipDelta,
 ) -> Result<(), ScimError> {
     match change {
         MembershipChange::Add(ids) => {
             require_members_exist(tenant, conn, ids)?;
-            subteams::add_members(tenant, conn, subteam, ids)?;
+            delta.added(subteams::add_members(tenant, conn, subteam, ids)?);
         }
         MembershipChange::Remove(ids) => {
-            subteams::remove_members(tenant, conn, subteam, ids)?;
+            delta.removed(subteams::remove_members(tenant, conn, subteam, ids)?);
         }
         MembershipChange::RemoveAll => {
-            subteams::remove_all_members(tenant, conn, subteam)?;
+            delta.removed(subteams::remove_all_members(tenant, conn, subteam)?);
         }
         MembershipChange::Replace(ids) => {
             require_members_exist(tenant, conn, ids)?;
-            subteams::remove_all_members(tenant, conn, subteam)?;
-            subteams::add_members(tenant, conn, subteam, ids)?;
+            delta.removed(subteams::remove_all_members(tenant, conn, subteam)?);
+            delta.added(subteams::add_members(tenant, conn, subteam, ids)?);
         }
     }
     Ok(())
@@ -236,25 +299,27 @@ fn map_unique(display_name: &str) -> impl Fn(crate::store::StoreError) -> ScimEr
     }
 }
 
-/// What a group write changed, for the activity log: the stored resource
-/// before and after it, and whether its membership changed.
+/// What a group write changed, for the activity log: the attributes that
+/// differ between the stored resource before and after it, and who its
+/// membership changes added and removed.
 fn group_change(
-    operation: Operation,
-    id: &SubteamId,
-    display_name: &str,
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    (operation, id, display_name): (Operation, &SubteamId, &str),
     (before, after): (&Value, &Value),
-    members_changed: bool,
-) -> Change {
+    delta: &MembershipDelta,
+) -> Result<Change, ScimError> {
     let mut fields_changed = changed_attributes(before, after);
-    if members_changed {
+    if !delta.is_empty() {
         fields_changed.push("members".into());
     }
-    Change {
+    Ok(Change {
         operation,
         resource_id: id.to_string(),
         resource_name: Some(display_name.to_owned()),
         fields_changed,
-    }
+        detail: delta.detail(tenant, conn)?,
+    })
 }
 
 fn attempt<'a>(
@@ -287,15 +352,16 @@ pub fn create(
             write_transaction(conn, |conn| {
                 subteams::insert(scope.tenant, conn, &id, &write)
                     .map_err(map_unique(&write.display_name))?;
-                let has_members = !member_ids.is_empty();
-                apply_membership(scope.tenant, conn, &id, &MembershipChange::Add(member_ids))?;
+                let mut delta = MembershipDelta::default();
+                let add = MembershipChange::Add(member_ids);
+                apply_membership(scope.tenant, conn, &id, &add, &mut delta)?;
                 let change = group_change(
-                    Operation::Create,
-                    &id,
-                    &write.display_name,
+                    scope.tenant,
+                    conn,
+                    (Operation::Create, &id, &write.display_name),
                     (&Value::Null, &write.resource()),
-                    has_members,
-                );
+                    &delta,
+                )?;
                 record(scope, conn, KIND, 201, &change)
             })?;
             get(scope.tenant, conn, &id, true)
@@ -346,19 +412,16 @@ pub fn replace(
                 let current = locked(scope.tenant, conn, id, if_match)?;
                 subteams::update(scope.tenant, conn, &current, &write)
                     .map_err(map_unique(&write.display_name))?;
-                apply_membership(
+                let mut delta = MembershipDelta::default();
+                let replace = MembershipChange::Replace(member_ids);
+                apply_membership(scope.tenant, conn, id, &replace, &mut delta)?;
+                let change = group_change(
                     scope.tenant,
                     conn,
-                    id,
-                    &MembershipChange::Replace(member_ids),
-                )?;
-                let change = group_change(
-                    Operation::Update,
-                    id,
-                    &write.display_name,
+                    (Operation::Update, id, &write.display_name),
                     (&current.resource(), &write.resource()),
-                    true,
-                );
+                    &delta,
+                )?;
                 record(scope, conn, KIND, 200, &change)
             })?;
             get(scope.tenant, conn, id, true)
@@ -489,17 +552,18 @@ pub fn patch(
                     subteams::update(scope.tenant, conn, &current, &write)
                         .map_err(map_unique(&write.display_name))?;
                 }
+                let mut delta = MembershipDelta::default();
                 for change in &changes {
-                    apply_membership(scope.tenant, conn, id, change)?;
+                    apply_membership(scope.tenant, conn, id, change, &mut delta)?;
                 }
                 let after = subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
                 let change = group_change(
-                    Operation::Update,
-                    id,
-                    &after.display_name,
+                    scope.tenant,
+                    conn,
+                    (Operation::Update, id, &after.display_name),
                     (&current.resource(), &after.resource()),
-                    !changes.is_empty(),
-                );
+                    &delta,
+                )?;
                 record(scope, conn, KIND, 200, &change)?;
                 Ok(after)
             })
@@ -526,6 +590,7 @@ pub fn delete(
                     resource_id: current.id,
                     resource_name: Some(current.display_name),
                     fields_changed: Vec::new(),
+                    detail: None,
                 };
                 record(scope, conn, KIND, 204, &change)
             })

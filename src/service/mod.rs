@@ -45,6 +45,7 @@ pub fn logged<T>(
 ) -> Result<T, ScimError> {
     let outcome = write(conn);
     if let Err(error) = &outcome {
+        let detail = error.to_string();
         let event = NewEvent {
             actor: scope.actor,
             operation: attempt.operation,
@@ -54,6 +55,7 @@ pub fn logged<T>(
             fields_changed: &[],
             status: error.status(),
             scim_type: error.scim_type(),
+            detail: Some(&detail),
         };
         if let Err(log_error) = activity::record(scope.tenant, conn, &event) {
             tracing::warn!(error = %log_error, "could not log a failed SCIM write");
@@ -79,6 +81,7 @@ pub fn record(
         fields_changed: &change.fields_changed,
         status,
         scim_type: None,
+        detail: change.detail.as_deref(),
     };
     Ok(activity::record(scope.tenant, conn, &event)?)
 }

@@ -229,6 +229,7 @@ fn user_change(
         resource_id: row.id.clone(),
         resource_name: row.user_name.clone(),
         fields_changed,
+        detail: None,
     }
 }
 
@@ -404,6 +405,7 @@ pub fn delete(
                 resource_id: current.id,
                 resource_name: current.user_name,
                 fields_changed: Vec::new(),
+                detail: None,
             };
             record(scope, conn, KIND, 204, &change)
         })

@@ -23,6 +23,7 @@ struct EventRow {
     fields_changed: Option<String>,
     status: i32,
     scim_type: Option<String>,
+    detail: Option<String>,
 }
 
 impl From<EventRow> for LoggedEvent {
@@ -42,6 +43,7 @@ impl From<EventRow> for LoggedEvent {
                 .unwrap_or_default(),
             status: row.status,
             scim_type: row.scim_type,
+            detail: row.detail,
         }
     }
 }
@@ -66,6 +68,7 @@ pub fn record(
             provisioning_events::fields_changed.eq(fields),
             provisioning_events::status.eq(i32::from(event.status)),
             provisioning_events::scim_type.eq(event.scim_type),
+            provisioning_events::detail.eq(event.detail),
         ))
         .execute(conn)?;
     Ok(())

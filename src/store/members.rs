@@ -694,3 +694,18 @@ pub fn team_admin_emails(
         .select(cards::email.assume_not_null())
         .load(conn)?)
 }
+
+/// The `userName`s of the tenant's members among `ids` (for log details).
+pub fn user_names(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Option<String>>, StoreError> {
+    Ok(members::table
+        .filter(members::tenant_id.eq(tenant.as_str()))
+        .filter(members::id.eq_any(ids))
+        .select((members::id, members::user_name))
+        .load::<(String, Option<String>)>(conn)?
+        .into_iter()
+        .collect())
+}

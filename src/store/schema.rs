@@ -126,6 +126,7 @@ diesel::table! {
         fields_changed -> Nullable<Text>,
         status -> Integer,
         scim_type -> Nullable<Text>,
+        detail -> Nullable<Text>,
     }
 }
 

@@ -244,15 +244,15 @@ pub fn delete(
 /// Chunk size for IN lists: under SQLite's bound-variable limit.
 const CHUNK: usize = 500;
 
-/// Adds members not already in the subteam; returns how many were added.
+/// Adds members not already in the subteam; returns those it added.
 pub fn add_members(
     tenant: &TenantId,
     conn: &mut DbConnection,
     subteam: &SubteamId,
     member_ids: &[String],
-) -> Result<usize, StoreError> {
+) -> Result<Vec<String>, StoreError> {
     let now = time::now();
-    let mut added = 0;
+    let mut added = Vec::new();
     for chunk in member_ids.chunks(CHUNK) {
         let present: HashSet<String> = subteam_members::table
             .filter(subteam_members::subteam_id.eq(subteam.as_str()))
@@ -261,9 +261,12 @@ pub fn add_members(
             .load::<String>(conn)?
             .into_iter()
             .collect();
-        let mut new_ids: Vec<&String> = chunk.iter().filter(|id| !present.contains(*id)).collect();
-        new_ids.sort();
-        new_ids.dedup();
+        // In request order, each once.
+        let mut seen = HashSet::new();
+        let new_ids: Vec<&String> = chunk
+            .iter()
+            .filter(|id| !present.contains(*id) && seen.insert(*id))
+            .collect();
         let rows: Vec<_> = new_ids
             .iter()
             .map(|member| {
@@ -277,42 +280,51 @@ pub fn add_members(
             .collect();
         if !rows.is_empty() {
             let insert = diesel::insert_into(subteam_members::table).values(rows);
-            added += on_concrete_connection!(conn, |c| insert.execute(c))?;
+            on_concrete_connection!(conn, |c| insert.execute(c))?;
+            added.extend(new_ids.into_iter().cloned());
         }
     }
     Ok(added)
 }
 
+/// Removes those of `member_ids` that are in the subteam; returns them.
 pub fn remove_members(
     tenant: &TenantId,
     conn: &mut DbConnection,
     subteam: &SubteamId,
     member_ids: &[String],
-) -> Result<usize, StoreError> {
-    let mut removed = 0;
+) -> Result<Vec<String>, StoreError> {
+    let mut removed = Vec::new();
     for chunk in member_ids.chunks(CHUNK) {
-        removed += diesel::delete(
+        let of_chunk = || {
             subteam_members::table
                 .filter(subteam_members::tenant_id.eq(tenant.as_str()))
                 .filter(subteam_members::subteam_id.eq(subteam.as_str()))
-                .filter(subteam_members::member_id.eq_any(chunk)),
-        )
-        .execute(conn)?;
+                .filter(subteam_members::member_id.eq_any(chunk))
+        };
+        let present: Vec<String> = of_chunk().select(subteam_members::member_id).load(conn)?;
+        if !present.is_empty() {
+            diesel::delete(of_chunk()).execute(conn)?;
+            removed.extend(present);
+        }
     }
     Ok(removed)
 }
 
+/// Empties the subteam; returns the members it had.
 pub fn remove_all_members(
     tenant: &TenantId,
     conn: &mut DbConnection,
     subteam: &SubteamId,
-) -> Result<usize, StoreError> {
-    Ok(diesel::delete(
+) -> Result<Vec<String>, StoreError> {
+    let of_subteam = || {
         subteam_members::table
             .filter(subteam_members::tenant_id.eq(tenant.as_str()))
-            .filter(subteam_members::subteam_id.eq(subteam.as_str())),
-    )
-    .execute(conn)?)
+            .filter(subteam_members::subteam_id.eq(subteam.as_str()))
+    };
+    let present: Vec<String> = of_subteam().select(subteam_members::member_id).load(conn)?;
+    diesel::delete(of_subteam()).execute(conn)?;
+    Ok(present)
 }
 
 /// One page of a subteam's member ids, keyset-paged by member id so reading

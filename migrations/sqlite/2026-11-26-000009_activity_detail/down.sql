@@ -1,0 +1,1 @@
+ALTER TABLE provisioning_events DROP COLUMN detail;
