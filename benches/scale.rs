@@ -167,6 +167,7 @@ async fn main() {
         auth: AuthSettings::default(),
         rate_limit: None,
         jobs: JobSettings::default(),
+        access_log: false,
     })
     .unwrap();
     let bench = Bench {

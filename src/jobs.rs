@@ -80,15 +80,33 @@ struct Mailer {
     from: lettre::message::Mailbox,
 }
 
+/// Refuses an SMTP URL of another scheme before lettre parses it (lettre
+/// would answer with a message about TLS features). The URL itself is not
+/// repeated: it may hold a password.
+pub fn check_smtp_url(url: &str) -> Result<(), String> {
+    const FORMS: &str = "use smtp://host:port (STARTTLS with ?tls=required) or smtps://host (TLS)";
+    let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+    if !matches!(scheme.to_ascii_lowercase().as_str(), "smtp" | "smtps") {
+        return Err(format!("unsupported scheme {scheme:?}: {FORMS}"));
+    }
+    // Parsing only: nothing connects until an email is due.
+    SmtpTransport::from_url(url)
+        .map(drop)
+        .map_err(|e| format!("{e}: {FORMS}"))
+}
+
 /// Starts the job thread. A bad SMTP URL or sender address fails here, at start.
 pub fn spawn(pool: DbPool, settings: JobSettings) -> anyhow::Result<Jobs> {
     let mailer = match &settings.smtp_url {
-        Some(url) => Some(Mailer {
-            transport: SmtpTransport::from_url(url)?
-                .timeout(Some(Duration::from_secs(20)))
-                .build(),
-            from: settings.mail_from.parse()?,
-        }),
+        Some(url) => {
+            check_smtp_url(url).map_err(|e| anyhow::anyhow!("SMTP URL: {e}"))?;
+            Some(Mailer {
+                transport: SmtpTransport::from_url(url)?
+                    .timeout(Some(Duration::from_secs(20)))
+                    .build(),
+                from: settings.mail_from.parse()?,
+            })
+        }
         None => None,
     };
     let stop = Arc::new(AtomicBool::new(false));

@@ -4,14 +4,15 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use tracing_actix_web::TracingLogger;
+use anyhow::Context;
 
 use crate::config::REQUEST_BODY_MAX_BYTES;
 use crate::http::auth::{AuthSettings, Authenticator};
 use crate::http::rate_limit::RateLimiter;
 use crate::http::state::{AppState, Db};
-use crate::http::{self, error, metrics};
+use crate::http::{self, error, metrics, request_log};
 use crate::jobs::{self, JobSettings, Jobs};
 use crate::scim::ScimError;
 use crate::store;
@@ -26,6 +27,8 @@ pub struct ServerConfig {
     /// Requests per second per tenant; `None` for no limit.
     pub rate_limit: Option<u32>,
     pub jobs: JobSettings,
+    /// One log line per request (route, status, duration, client, team).
+    pub access_log: bool,
 }
 
 pub struct Application {
@@ -46,12 +49,17 @@ impl Application {
             rate_limit: config.rate_limit.map(RateLimiter::new),
             policies: Arc::default(),
         });
-        let listener = TcpListener::bind(&config.bind)?;
+        let listener = TcpListener::bind(&config.bind)
+            .with_context(|| format!("--bind {}: cannot listen there", config.bind))?;
         let port = listener.local_addr()?.port();
+        let access_log = config.access_log;
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(prometheus.clone())
-                .wrap(TracingLogger::default())
+                // Outermost: every answer, even a middleware's error, gets its id.
+                .wrap(from_fn(move |req, next| {
+                    request_log::handle(req, next, access_log)
+                }))
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(REQUEST_BODY_MAX_BYTES))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {

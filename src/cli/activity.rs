@@ -1,6 +1,5 @@
 //! `scimd activity`: what the IdPs did, entry by entry or summarised.
 
-use anyhow::Context;
 use clap::ValueEnum;
 use comfy_table::presets::UTF8_NO_BORDERS;
 use comfy_table::{ContentArrangement, Table};
@@ -29,7 +28,8 @@ enum SummaryKind {
 pub struct ActivityArgs {
     #[arg(long)]
     tenant: String,
-    /// An RFC 3339 time, or an age such as 30m, 12h, 7d.
+    /// A date (2026-11-26, midnight UTC), an RFC 3339 time, or an age such
+    /// as 30m, 12h, 7d.
     #[arg(long)]
     since: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
@@ -42,22 +42,34 @@ pub struct ActivityArgs {
     run_gap_mins: Option<i64>,
 }
 
-/// `--since`: an RFC 3339 time or an age (`30m`, `12h`, `7d`), in the stored format.
+/// `--since`: a date (midnight UTC), an RFC 3339 time or an age (`30m`,
+/// `12h`, `7d`), in the stored format.
 fn since(text: &str) -> anyhow::Result<String> {
     if let Some(at) = time::normalize(text) {
         return Ok(at);
     }
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
-    let number: i64 = number.parse().with_context(|| {
-        format!("--since wants an RFC 3339 time or an age like 12h, not {text:?}")
-    })?;
-    let age = match unit {
-        "m" => chrono::Duration::minutes(number),
-        "h" => chrono::Duration::hours(number),
-        "d" => chrono::Duration::days(number),
-        _ => anyhow::bail!("--since ages end in m, h or d, not {text:?}"),
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(time::format(day.and_time(chrono::NaiveTime::MIN).and_utc()));
+    }
+    let refused = || {
+        anyhow::anyhow!(
+            "--since {text:?}: use a date (2026-11-26, midnight UTC), an RFC 3339 time \
+             (2026-11-26T18:00:00Z) or an age (30m, 12h, 7d)"
+        )
     };
-    Ok(time::format(chrono::Utc::now() - age))
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let number: i64 = number.parse().map_err(|_| refused())?;
+    let age = match unit {
+        "m" => chrono::Duration::try_minutes(number),
+        "h" => chrono::Duration::try_hours(number),
+        "d" => chrono::Duration::try_days(number),
+        _ => None,
+    }
+    .ok_or_else(refused)?;
+    let at = chrono::Utc::now()
+        .checked_sub_signed(age)
+        .ok_or_else(refused)?;
+    Ok(time::format(at))
 }
 
 pub fn run(database_url: &str, args: &ActivityArgs) -> anyhow::Result<()> {
@@ -120,4 +132,29 @@ pub fn run(database_url: &str, args: &ActivityArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::since;
+
+    #[test]
+    fn a_plain_date_is_midnight_utc() {
+        assert_eq!(since("2026-11-26").unwrap(), "2026-11-26T00:00:00.000000Z");
+        assert_eq!(
+            since("2026-11-26T18:00:00+01:00").unwrap(),
+            "2026-11-26T17:00:00.000000Z"
+        );
+        assert!(since("12h").unwrap() < scimd::scim::time::now());
+    }
+
+    #[test]
+    fn the_refusal_names_every_accepted_form() {
+        for text in ["yesterday", "2026-13-01", "12w", "99999999999999d", ""] {
+            let message = since(text).unwrap_err().to_string();
+            for form in ["--since", "2026-11-26", "RFC 3339", "12h"] {
+                assert!(message.contains(form), "{text:?}: {message}");
+            }
+        }
+    }
 }

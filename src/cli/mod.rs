@@ -11,8 +11,8 @@ mod subteam;
 mod tenant;
 mod token;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use scimd::store::StoreError;
 use scimd::store::db::{self, DbPool};
 
 #[derive(Parser)]
@@ -53,10 +53,38 @@ enum Command {
     Outbox(outbox::OutboxCommand),
 }
 
-/// Parses the command line and runs the command.
+/// Parses the command line and runs the command. A failure is one line on
+/// stderr (the error and its causes, `: `-separated) and exit status 1.
 pub fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    if let Err(error) = dispatch(Cli::parse()) {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let url = cli.database_url.as_str();
+    // Not a clap value parser: clap would repeat the URL, password included.
+    db::check_url(url).map_err(|e| anyhow::anyhow!("--database-url: {e}"))?;
+    // Only these may start a database; any other command on a missing file
+    // would make an empty one and report nothing found.
+    let may_create = matches!(
+        cli.command,
+        Command::Serve(_)
+            | Command::Migrate
+            | Command::Tenant(tenant::TenantCommand::Create { .. })
+    );
+    if !may_create
+        && let Some(path) = db::sqlite_file(url)
+        && !path.exists()
+    {
+        anyhow::bail!(
+            "no database at {}: point --database-url (or DATABASE_URL) at the existing one \
+             (`scimd serve`, `scimd migrate` or `scimd tenant create` make a new one)",
+            path.display()
+        );
+    }
     match cli.command {
         Command::Serve(args) => serve::run(url, args),
         Command::Migrate => {
@@ -77,11 +105,21 @@ pub fn run() -> anyhow::Result<()> {
 /// A small pool for a one-shot command (migrated first, as `serve` does).
 /// What an upgrade renamed or changed is said here, once.
 fn open(database_url: &str) -> anyhow::Result<DbPool> {
-    let pool = db::connect(database_url, 2).context("opening the database")?;
+    let pool = db::connect(database_url, 2).map_err(database_error)?;
     for notice in db::take_upgrade_notices(&mut *pool.get()?)? {
         eprintln!("scimd: upgrade: {notice}");
     }
     Ok(pool)
+}
+
+/// A database that cannot be reached says where it is set.
+fn database_error(error: StoreError) -> anyhow::Error {
+    match error {
+        StoreError::Unavailable(_) => {
+            anyhow::anyhow!("{error} (check --database-url or DATABASE_URL)")
+        }
+        other => other.into(),
+    }
 }
 
 /// An `on`/`off` flag value.

@@ -1,22 +1,36 @@
 //! `scimd serve`: logging, start-up and the HTTP server.
 
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::ValueEnum;
+use clap::builder::BoolishValueParser;
 use scimd::admin;
 use scimd::http::auth::AuthSettings;
-use scimd::jobs::JobSettings;
+use scimd::jobs::{self, JobSettings};
 use scimd::startup::{Application, ServerConfig};
+use scimd::store::db::{self, DbConnection};
 use tracing_subscriber::EnvFilter;
 
 use super::open;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
+    /// Listen address, HOST:PORT.
     #[arg(long, env = "SCIMD_BIND", default_value = "127.0.0.1:8080")]
     bind: String,
     #[arg(long, env = "SCIMD_LOG", value_enum, default_value = "pretty")]
     log_format: LogFormat,
+    /// One log line per request: route, method, status, duration, client, team.
+    #[arg(long, env = "SCIMD_ACCESS_LOG", value_parser = BoolishValueParser::new())]
+    access_log: bool,
+    /// Where a first start writes tenant `default`'s token when stdout is not
+    /// a terminal (default: beside the SQLite file, or
+    /// ./scimd.bootstrap-token for PostgreSQL).
+    #[arg(long, env = "SCIMD_BOOTSTRAP_TOKEN_FILE")]
+    bootstrap_token_file: Option<PathBuf>,
     /// Database connections in the pool (also bounds concurrent DB work).
     #[arg(long, env = "SCIMD_DB_POOL_SIZE", default_value_t = 8)]
     pool_size: u32,
@@ -53,9 +67,36 @@ enum LogFormat {
     Pretty,
 }
 
+/// `--bind`: an IP address and port, or a host name and port.
+fn check_bind(text: &str) -> anyhow::Result<()> {
+    let host_and_port = text
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    anyhow::ensure!(
+        text.parse::<std::net::SocketAddr>().is_ok() || host_and_port,
+        "--bind {text:?}: expected HOST:PORT, e.g. 127.0.0.1:8080 (0.0.0.0:8080 for every interface)"
+    );
+    Ok(())
+}
+
+/// Colour only for a person at a terminal who has not asked for none.
+fn use_colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
+}
+
+/// Logs go to stderr, whatever the format: stdout is for what a person asked
+/// for (the first start's token). Colour only on a terminal, and never with
+/// `NO_COLOR` set (https://no-color.org).
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let colour = use_colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
     match format {
         LogFormat::Json => builder
             .json()
@@ -67,13 +108,19 @@ fn init_logging(format: LogFormat) {
 }
 
 pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
-    init_logging(args.log_format);
-    let pool = open(database_url)?;
-    if let Some(token) = admin::bootstrap_default_tenant(&mut *pool.get()?)? {
-        println!(
-            "Created tenant \"default\". Its API token (shown only this once):\n\n  {token}\n"
-        );
+    // Checked before anything is opened or logged.
+    check_bind(&args.bind)?;
+    if let Some(url) = &args.smtp_url {
+        jobs::check_smtp_url(url).map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?;
     }
+    init_logging(args.log_format);
+    tracing::info!(database = %db::describe(database_url), "opening the database");
+    let pool = open(database_url)?;
+    bootstrap(
+        &mut *pool.get()?,
+        database_url,
+        args.bootstrap_token_file.as_deref(),
+    )?;
     drop(pool);
     let config = ServerConfig {
         bind: args.bind,
@@ -93,6 +140,7 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             activity_retention: Duration::from_secs(args.activity_retention_days * 24 * 3600),
             ..JobSettings::default()
         },
+        access_log: args.access_log,
     };
     if config.jobs.smtp_url.is_none() {
         tracing::warn!(
@@ -105,4 +153,124 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         app.run_until_stopped().await?;
         Ok(())
     })
+}
+
+/// Where the first start's token goes when stdout is not a terminal: beside
+/// the SQLite file, or in the working folder for PostgreSQL.
+fn default_token_file(database_url: &str) -> PathBuf {
+    match db::sqlite_file(database_url) {
+        Some(file) => {
+            let mut name = file.into_os_string();
+            name.push(".bootstrap-token");
+            name.into()
+        }
+        None => PathBuf::from("scimd.bootstrap-token"),
+    }
+}
+
+/// On an empty database, makes tenant `default` and its token (label
+/// `bootstrap`). The token is shown on a terminal; otherwise (a service, a
+/// redirect) it goes to a file only the owner can read, since whatever
+/// reads stdout there also keeps it.
+fn bootstrap(
+    conn: &mut DbConnection,
+    database_url: &str,
+    token_file: Option<&Path>,
+) -> anyhow::Result<()> {
+    if scimd::store::tenants::count(conn)? > 0 {
+        return Ok(());
+    }
+    let path = match token_file {
+        Some(path) => path.to_owned(),
+        None if std::io::stdout().is_terminal() => {
+            if let Some(token) = admin::bootstrap_default_tenant(conn)? {
+                println!(
+                    "Created tenant \"default\". Its API token (label \"bootstrap\"), shown only this once:\n\n  {token}\n"
+                );
+            }
+            return Ok(());
+        }
+        None => default_token_file(database_url),
+    };
+    // Made before the token exists, so a path we cannot use loses nothing.
+    let mut file = create_owner_only(&path).with_context(|| {
+        format!(
+            "--bootstrap-token-file: cannot create {} (it must not exist yet)",
+            path.display()
+        )
+    })?;
+    let written = admin::bootstrap_default_tenant(conn)
+        .map_err(anyhow::Error::from)
+        .and_then(|token| {
+            if let Some(token) = &token {
+                writeln!(file, "{token}")?;
+                file.sync_all()?;
+            }
+            Ok(token.is_some())
+        });
+    match written {
+        Ok(true) => {
+            tracing::info!(
+                path = %path.display(),
+                "created tenant \"default\"; its first API token (label \"bootstrap\") is in this \
+                 file, readable only by its owner: use it, then delete the file"
+            );
+            Ok(())
+        }
+        // Another server made the tenant first: no token for this file.
+        Ok(false) => Ok(std::fs::remove_file(&path)?),
+        Err(error) => {
+            let _ = std::fs::remove_file(&path);
+            Err(error.context(
+                "the first start could not store tenant \"default\"'s token; \
+                 issue one with `scimd token issue --tenant default`",
+            ))
+        }
+    }
+}
+
+/// A new file (never an existing one) with mode 0600.
+fn create_owner_only(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::{check_bind, use_colour};
+
+    #[test]
+    fn colour_needs_a_terminal_and_no_no_color() {
+        assert!(use_colour(true, None));
+        assert!(
+            use_colour(true, Some(OsStr::new(""))),
+            "an empty NO_COLOR is unset"
+        );
+        assert!(!use_colour(true, Some(OsStr::new("1"))));
+        assert!(!use_colour(false, None));
+    }
+
+    #[test]
+    fn bind_takes_host_and_port() {
+        for ok in [
+            "127.0.0.1:8080",
+            "0.0.0.0:0",
+            "[::1]:8080",
+            "localhost:8080",
+        ] {
+            assert!(check_bind(ok).is_ok(), "{ok}");
+        }
+        for bad in ["18200", ":8080", "localhost", "127.0.0.1:99999", ""] {
+            let message = check_bind(bad).unwrap_err().to_string();
+            assert!(
+                message.contains("--bind") && message.contains("HOST:PORT"),
+                "{message}"
+            );
+        }
+    }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
+use crate::http::request_log;
 use crate::http::state::{AppState, Db};
 use crate::scim::ScimError;
 use crate::scim::ids::{TenantId, TokenId};
@@ -191,6 +192,7 @@ impl FromRequest for AuthTenant {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let req = req.clone();
         let authorization = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -201,6 +203,7 @@ impl FromRequest for AuthTenant {
                 ScimError::internal(anyhow::anyhow!("application state is not configured"))
             })?;
             let tenant = state.auth.authenticate(authorization.as_deref()).await?;
+            request_log::set_team(&req, &tenant.tenant_id);
             if let Some(limiter) = &state.rate_limit {
                 limiter.admit(&tenant.tenant_id)?;
             }

@@ -10,6 +10,7 @@ pub mod health;
 pub mod metrics;
 pub mod params;
 pub mod rate_limit;
+pub mod request_log;
 pub mod search;
 pub mod state;
 pub mod users;
@@ -24,7 +25,8 @@ pub const SCIM_PREFIXES: [&str; 2] = ["/api/external/scim/v2", "/api/external/sc
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz));
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::scrape));
     for prefix in SCIM_PREFIXES {
         cfg.service(web::scope(prefix).configure(scim_routes));
     }

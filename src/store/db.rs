@@ -44,6 +44,85 @@ fn sqlite_path(url: &str) -> &str {
         .unwrap_or(url)
 }
 
+/// Refuses a URL of another database (`mysql://…`), which SQLite would
+/// otherwise take for a file name.
+pub fn check_url(url: &str) -> Result<Backend, String> {
+    if let Some((scheme, _)) = url.split_once("://")
+        && !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !matches!(
+            scheme.to_ascii_lowercase().as_str(),
+            "sqlite" | "postgres" | "postgresql"
+        )
+    {
+        return Err(format!(
+            "unsupported database URL scheme {scheme:?}: use a file path, sqlite://… or postgres://…"
+        ));
+    }
+    Ok(Backend::from_url(url))
+}
+
+/// The SQLite file a URL names; `None` for PostgreSQL and in-memory databases.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if Backend::from_url(url) != Backend::Sqlite {
+        return None;
+    }
+    let path = sqlite_path(url);
+    (path != ":memory:" && !path.is_empty())
+        .then(|| std::path::absolute(path).unwrap_or_else(|_| path.into()))
+}
+
+/// The database as it may be logged: the SQLite file's absolute path, or the
+/// PostgreSQL URL without its password.
+pub fn describe(url: &str) -> String {
+    if let Some(path) = sqlite_file(url) {
+        return format!("SQLite {}", path.display());
+    }
+    if Backend::from_url(url) == Backend::Sqlite {
+        return format!("SQLite {url}");
+    }
+    let (head, query) = url.split_once('?').unwrap_or((url, ""));
+    let (scheme, rest) = head.split_once("://").unwrap_or(("postgres", head));
+    let rest = match rest.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}@{host}"),
+            None => rest.to_owned(),
+        },
+        None => rest.to_owned(),
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or_default();
+            !pair.is_empty() && !key.to_ascii_lowercase().contains("password")
+        })
+        .collect();
+    if kept.is_empty() {
+        format!("PostgreSQL {scheme}://{rest}")
+    } else {
+        format!("PostgreSQL {scheme}://{rest}?{}", kept.join("&"))
+    }
+}
+
+/// libpq's messages span lines (a cause, then a hint): one line for a log or
+/// a terminal.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Pool connection failures after start: one warning each, through
+/// `tracing` (r2d2's default handler logs each at ERROR through `log`).
+#[derive(Debug)]
+struct WarnOnError;
+
+impl r2d2::HandleError<ConnectionError> for WarnOnError {
+    fn handle_error(&self, error: ConnectionError) {
+        tracing::warn!(error = %one_line(&error.to_string()), "database connection failed");
+    }
+}
+
 pub struct ConnectionManager {
     url: String,
     backend: Backend,
@@ -94,9 +173,34 @@ impl ManageConnection for ConnectionManager {
 pub type DbPool = Pool<ConnectionManager>;
 pub type PooledDb = PooledConnection<ConnectionManager>;
 
-/// Opens a pool and brings the schema up to date.
+/// Seconds libpq may take to reach the server on the first connection, so
+/// an address that drops packets fails as fast as a closed port.
+const FIRST_CONNECT_TIMEOUT_SECS: u32 = 5;
+
+/// Opens a pool and brings the schema up to date. One connection is made
+/// first, alone: a wrong address or a missing database fails at once with
+/// its cause, rather than after the pool's time-out.
 pub fn connect(url: &str, pool_size: u32) -> Result<DbPool, StoreError> {
-    let backend = Backend::from_url(url);
+    let backend = check_url(url).map_err(StoreError::Unavailable)?;
+    let first = match backend {
+        Backend::Postgres if !url.contains("connect_timeout=") => {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}connect_timeout={FIRST_CONNECT_TIMEOUT_SECS}")
+        }
+        _ => url.to_owned(),
+    };
+    ConnectionManager {
+        url: first,
+        backend,
+    }
+    .connect()
+    .map_err(|e| {
+        StoreError::Unavailable(format!(
+            "cannot connect to {}: {}",
+            describe(url),
+            one_line(&e.to_string())
+        ))
+    })?;
     let manager = ConnectionManager {
         url: url.to_owned(),
         backend,
@@ -104,8 +208,9 @@ pub fn connect(url: &str, pool_size: u32) -> Result<DbPool, StoreError> {
     let pool = Pool::builder()
         .max_size(pool_size)
         .connection_timeout(Duration::from_secs(10))
+        .error_handler(Box::new(WarnOnError))
         .build(manager)
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        .map_err(|e| StoreError::Unavailable(one_line(&e.to_string())))?;
     let mut conn = pool
         .get()
         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
@@ -191,3 +296,44 @@ pub(crate) use on_concrete_connection;
 
 /// r2d2's error type, re-exported for callers that map pool failures.
 pub type PoolError = r2d2::PoolError;
+
+#[cfg(test)]
+mod tests {
+    use super::{Backend, check_url, describe, sqlite_file};
+
+    #[test]
+    fn only_sqlite_and_postgres_urls_are_taken() {
+        assert_eq!(check_url("scimd.db"), Ok(Backend::Sqlite));
+        assert_eq!(check_url("sqlite:///var/lib/scimd.db"), Ok(Backend::Sqlite));
+        assert_eq!(check_url("postgresql://h/db"), Ok(Backend::Postgres));
+        for url in ["mysql://root@h/db", "http://h/db", "mariadb://h"] {
+            let message = check_url(url).unwrap_err();
+            assert!(
+                message.contains("unsupported database URL scheme"),
+                "{message}"
+            );
+            assert!(message.contains("postgres://"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_described_url_has_no_password() {
+        assert_eq!(
+            describe("postgres://scimd:s3cret@db.example.com:5433/scimd?sslmode=require"),
+            "PostgreSQL postgres://scimd@db.example.com:5433/scimd?sslmode=require"
+        );
+        assert_eq!(
+            describe("postgresql://db/scimd?user=a&password=s3cret"),
+            "PostgreSQL postgresql://db/scimd?user=a"
+        );
+        assert!(describe("scimd.db").ends_with("/scimd.db"));
+        assert!(describe("scimd.db").starts_with("SQLite /"));
+    }
+
+    #[test]
+    fn sqlite_files_are_absolute() {
+        assert!(sqlite_file("sqlite://x.db").is_some_and(|p| p.is_absolute()));
+        assert_eq!(sqlite_file(":memory:"), None);
+        assert_eq!(sqlite_file("postgres://h/db"), None);
+    }
+}

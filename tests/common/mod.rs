@@ -144,6 +144,7 @@ impl TestApp {
             auth: options.auth,
             rate_limit: options.rate_limit,
             jobs: options.jobs,
+            access_log: false,
         };
         let app = Application::build(&config).expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());

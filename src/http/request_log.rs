@@ -1,0 +1,188 @@
+//! One middleware around every request: its id (`X-Request-Id`), the span
+//! every log line of the request is written in, the line for a failed
+//! request, and the optional access log. Nothing here logs a header value
+//! other than the request id, so neither the token nor personal data in a
+//! URL's query reaches the log.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpRequest};
+use tracing::Instrument;
+
+use crate::scim::ScimError;
+use crate::scim::activity::Client;
+use crate::scim::ids::TenantId;
+
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest client-chosen request id we keep (longer ones are replaced).
+const REQUEST_ID_MAX_LEN: usize = 64;
+
+/// The id of one request: the client's own `X-Request-Id` when it is a short
+/// token, else a fresh UUID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// Only letters, digits, `-`, `_` and `.` are kept from a client, so the
+    /// id is safe to echo in a header and to write in a log line as is.
+    pub fn from_client(header: Option<&str>) -> RequestId {
+        match header {
+            Some(id)
+                if !id.is_empty()
+                    && id.len() <= REQUEST_ID_MAX_LEN
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) =>
+            {
+                RequestId(id.to_owned())
+            }
+            _ => RequestId(uuid::Uuid::new_v4().to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The request's span, kept so the team can be recorded once it is known.
+#[derive(Clone)]
+struct RequestSpan(tracing::Span);
+
+/// The team a request authenticated as.
+#[derive(Clone)]
+struct Team(TenantId);
+
+/// Marks the request as acting for `tenant`: later log lines of the request,
+/// its error line and its access-log line name the team (by id, never name).
+pub fn set_team(req: &HttpRequest, tenant: &TenantId) {
+    let mut extensions = req.extensions_mut();
+    if let Some(RequestSpan(span)) = extensions.get::<RequestSpan>() {
+        span.record("team", tenant.as_str());
+    }
+    extensions.insert(Team(tenant.clone()));
+}
+
+/// The middleware, wrapped outermost so that every answer has an id.
+pub async fn handle<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+    access_log: bool,
+) -> Result<ServiceResponse<B>, Error> {
+    let started = Instant::now();
+    let id = RequestId::from_client(
+        req.headers()
+            .get(&REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok()),
+    );
+    // At ERROR level so the span is kept whatever RUST_LOG filters out: a
+    // warning or an internal error's cause still names its request and team.
+    let span = tracing::error_span!(
+        "request",
+        request_id = id.as_str(),
+        team = tracing::field::Empty
+    );
+    req.extensions_mut().insert(RequestSpan(span.clone()));
+    req.extensions_mut().insert(id.clone());
+    // Handlers' errors arrive as responses; an `Err` here would come from a
+    // middleware, which ours never return (actix renders it without an id).
+    let mut response = span
+        .in_scope(|| next.call(req))
+        .instrument(span.clone())
+        .await
+        .inspect_err(|error| {
+            tracing::error!(request_id = %id.as_str(), %error, "request failed in a middleware");
+        })?;
+    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    log_outcome(&response, &id, started, access_log);
+    Ok(response)
+}
+
+fn log_outcome<B>(response: &ServiceResponse<B>, id: &RequestId, started: Instant, access: bool) {
+    let request = response.request();
+    let status = response.status().as_u16();
+    let team = request
+        .extensions()
+        .get::<Team>()
+        .map_or_else(|| "-".to_owned(), |Team(t)| t.to_string());
+    let route = request.match_pattern().unwrap_or_else(|| "-".into());
+    let method = request.method().as_str();
+    if let Some(error) = response.response().error() {
+        let scim = error.as_error::<ScimError>();
+        let scim_type = scim.and_then(ScimError::scim_type).unwrap_or("-");
+        // The resource the request named (`/Users/{id}`), `-` for a create.
+        let resource = request.match_info().get("id").unwrap_or("-");
+        // A uniqueness conflict's detail quotes the client's `userName` or
+        // `displayName` (personal data): the line names the resource instead.
+        let detail = match scim {
+            Some(ScimError::Uniqueness(_) | ScimError::Conflict(_)) => {
+                "already taken in this team (the value is not logged)".to_owned()
+            }
+            _ => error.to_string(),
+        };
+        if status >= 500 {
+            tracing::error!(
+                request_id = %id.as_str(),
+                %team, %method, %route, %resource, status, %scim_type, %detail,
+                "request failed"
+            );
+        } else {
+            tracing::warn!(
+                request_id = %id.as_str(),
+                %team, %method, %route, %resource, status, %scim_type, %detail,
+                "request refused"
+            );
+        }
+    }
+    if access {
+        let user_agent = request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        let connection = request.connection_info();
+        // Behind a proxy this is the `Forwarded`/`X-Forwarded-For` client.
+        let client_addr = connection.realip_remote_addr().unwrap_or("-");
+        tracing::info!(
+            target: "scimd::access",
+            request_id = %id.as_str(),
+            %team,
+            %method,
+            %route,
+            status,
+            // Tenths of a millisecond are as fine as a request log needs.
+            duration_ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0,
+            %client_addr,
+            client = %Client::from_user_agent(user_agent).as_str(),
+            "request"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RequestId;
+
+    #[test]
+    fn a_short_token_from_the_client_is_kept() {
+        for id in ["abc", "okta-123_x.y", &"a".repeat(64)] {
+            assert_eq!(RequestId::from_client(Some(id)).as_str(), id);
+        }
+    }
+
+    #[test]
+    fn anything_else_is_replaced() {
+        for id in ["", "has space", "a\"b", "é", &"a".repeat(65)] {
+            let kept = RequestId::from_client(Some(id));
+            assert_ne!(kept.as_str(), id);
+            assert_eq!(kept.as_str().len(), 36, "a fresh UUID");
+        }
+        assert_eq!(RequestId::from_client(None).as_str().len(), 36);
+    }
+}
