@@ -2,6 +2,7 @@
 //! policies and members made outside SCIM.
 
 use crate::scim::ScimError;
+use crate::scim::activity::{Actor, Client};
 use crate::scim::ids::{MemberId, TokenId};
 use crate::scim::policy::Policy;
 use crate::scim::token;
@@ -136,6 +137,15 @@ pub fn policy(conn: &mut DbConnection, tenant: &TenantRow) -> Result<Policy, Adm
     Ok(service::policy::load(&tenant.tenant_id(), conn)?.0)
 }
 
+/// Who the activity log names for what a policy change does to existing
+/// members (users moved in or out of the team by the user allowlist).
+fn policy_actor() -> Actor {
+    Actor {
+        token_label: "policy".to_owned(),
+        client: Client::Other,
+    }
+}
+
 /// Changes a tenant's policy; running servers apply it from their next request.
 pub fn set_policy(
     conn: &mut DbConnection,
@@ -144,7 +154,7 @@ pub fn set_policy(
 ) -> Result<Policy, AdminError> {
     let mut policy = policy(conn, tenant)?;
     edit(&mut policy);
-    service::policy::store(&tenant.tenant_id(), conn, &policy)?;
+    service::policy::store(&tenant.tenant_id(), conn, &policy, &policy_actor())?;
     Ok(policy)
 }
 

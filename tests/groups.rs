@@ -236,7 +236,7 @@ async fn deleting_a_group_keeps_its_members(app: TestApp) {
     assert!(user.get("groups").is_none(), "{user}");
 }
 
-async fn deprovisioned_users_leave_every_subteam(app: TestApp) {
+async fn deleted_users_leave_every_group_deactivated_ones_stay(app: TestApp) {
     let a = app.create_user("a@example.com").await;
     let b = app.create_user("b@example.com").await;
     let one = app.create_group("One", &[&a, &b]).await;
@@ -244,7 +244,8 @@ async fn deprovisioned_users_leave_every_subteam(app: TestApp) {
     assert_eq!(app.delete(&format!("/Users/{a}")).await.status(), 204);
     assert_eq!(member_ids(&app, &one).await, vec![b.clone()]);
     assert!(member_ids(&app, &two).await.is_empty());
-    // Deactivation through `active: false` also leaves the subteams.
+    // Deactivation through `active: false` keeps the IdP's group membership
+    // (issue 15, item 8: it used to drop it, and nothing brought it back).
     let (status, _) = json(
         app.patch(
             &format!("/Users/{b}"),
@@ -254,7 +255,195 @@ async fn deprovisioned_users_leave_every_subteam(app: TestApp) {
     )
     .await;
     assert_eq!(status, 200);
-    assert!(member_ids(&app, &one).await.is_empty());
+    assert_eq!(member_ids(&app, &one).await, vec![b.clone()]);
+}
+
+/// The group's ETag and lastModified.
+async fn group_version(app: &TestApp, group: &str) -> (String, String) {
+    let response = app.get(&format!("/Groups/{group}")).await;
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let (status, body) = json(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["meta"]["version"], etag.as_str());
+    (
+        etag,
+        body["meta"]["lastModified"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn get_if_none_match(app: &TestApp, group: &str, etag: &str) -> u16 {
+    app.client
+        .get(app.url(&format!("/Groups/{group}")))
+        .bearer_auth(&app.token)
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The ids of the groups a User lists, sorted.
+async fn groups_of_user(app: &TestApp, user: &str) -> Vec<String> {
+    let (status, body) = json(app.get(&format!("/Users/{user}")).await).await;
+    assert_eq!(status, 200, "{body}");
+    let mut ids: Vec<String> = body
+        .get("groups")
+        .and_then(Value::as_array)
+        .map(|groups| {
+            groups
+                .iter()
+                .map(|g| g["value"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+fn member_show(app: &TestApp, id: &str) -> Value {
+    serde_json::from_str(&app.cli(&["member", "show", "--tenant", "acme", id])).unwrap()
+}
+
+/// `scimd subteam list`'s member count for a group.
+fn subteam_count(app: &TestApp, group: &str) -> String {
+    let listing = app.cli(&["subteam", "list", "--tenant", "acme"]);
+    assert!(
+        listing.starts_with("id\tdisplay name\texternal id\tmembers\tsubteam"),
+        "{listing}"
+    );
+    let line = listing.lines().find(|l| l.starts_with(group)).unwrap();
+    line.split('\t').nth(3).unwrap().to_owned()
+}
+
+async fn set_active(app: &TestApp, user: &str, operations: Value) {
+    let (status, body) = json(
+        app.patch(&format!("/Users/{user}"), &patch_body(operations))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn suspension_and_resume_keep_groups_entra_and_okta(app: TestApp) {
+    let ann = app.create_user("ann@example.com").await;
+    let bo = app.create_user("bo@example.com").await;
+    let sales = app.create_group("Sales", &[&ann, &bo]).await;
+    let design = app.create_group("Design", &[&ann]).await;
+    let both = sorted(&[&sales, &design]);
+    assert_eq!(subteam_count(&app, &sales), "2");
+
+    // Entra: "Replace" with the boolean as a string.
+    let entra_suspend = json!([{"op": "Replace", "path": "active", "value": "False"}]);
+    let entra_resume = json!([{"op": "Replace", "path": "active", "value": "True"}]);
+    let (sales_etag, sales_modified) = group_version(&app, &sales).await;
+    set_active(&app, &ann, entra_suspend).await;
+    assert_eq!(member_ids(&app, &sales).await, sorted(&[&ann, &bo]));
+    assert_eq!(member_ids(&app, &design).await, vec![ann.clone()]);
+    assert_eq!(groups_of_user(&app, &ann).await, both);
+    assert_eq!(
+        group_version(&app, &sales).await,
+        (sales_etag.clone(), sales_modified),
+        "active alone does not change the member list"
+    );
+    assert_eq!(get_if_none_match(&app, &sales, &sales_etag).await, 304);
+    let shown = member_show(&app, &ann);
+    assert_eq!(shown["inTeam"], false);
+    assert_eq!(shown["subteams"], json!([]));
+    assert_eq!(shown["dormantSubteams"], json!(["Sales", "Design"]));
+    assert_eq!(
+        subteam_count(&app, &sales),
+        "1",
+        "a suspended member is not counted"
+    );
+    assert_eq!(subteam_count(&app, &design), "0");
+
+    set_active(&app, &ann, entra_resume).await;
+    assert_eq!(groups_of_user(&app, &ann).await, both);
+    let shown = member_show(&app, &ann);
+    assert_eq!(shown["inTeam"], true);
+    assert_eq!(shown["subteams"], json!(["Sales", "Design"]));
+    assert_eq!(shown["dormantSubteams"], json!([]));
+    assert_eq!(subteam_count(&app, &sales), "2");
+    assert_eq!(group_version(&app, &sales).await.0, sales_etag);
+
+    // Okta: lowercase "replace", a real boolean, no path.
+    set_active(
+        &app,
+        &bo,
+        json!([{"op": "replace", "value": {"active": false}}]),
+    )
+    .await;
+    assert_eq!(member_ids(&app, &sales).await, sorted(&[&ann, &bo]));
+    assert_eq!(groups_of_user(&app, &bo).await, vec![sales.clone()]);
+    assert_eq!(member_show(&app, &bo)["dormantSubteams"], json!(["Sales"]));
+    assert_eq!(group_version(&app, &sales).await.0, sales_etag);
+
+    // Added to a group while suspended: dormant there too, active on resume.
+    let (design_etag, design_modified) = group_version(&app, &design).await;
+    let (status, body) = patch_group(
+        &app,
+        &design,
+        json!([{"op": "add", "path": "members", "value": [{"value": bo}]}]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (etag, modified) = group_version(&app, &design).await;
+    assert_ne!(etag, design_etag, "an add moves the version");
+    assert_ne!(modified, design_modified);
+    assert_eq!(get_if_none_match(&app, &design, &design_etag).await, 200);
+    let shown = member_show(&app, &bo);
+    assert_eq!(shown["subteams"], json!([]));
+    assert_eq!(shown["dormantSubteams"], json!(["Sales", "Design"]));
+    assert_eq!(subteam_count(&app, &design), "1");
+    set_active(
+        &app,
+        &bo,
+        json!([{"op": "replace", "value": {"active": true}}]),
+    )
+    .await;
+    let shown = member_show(&app, &bo);
+    assert_eq!(shown["subteams"], json!(["Sales", "Design"]));
+    assert_eq!(shown["dormantSubteams"], json!([]));
+    assert_eq!(subteam_count(&app, &design), "2");
+
+    // A removal moves the version too.
+    let (before, _) = group_version(&app, &sales).await;
+    let (status, _) = patch_group(
+        &app,
+        &sales,
+        json!([{"op": "remove", "path": format!("members[value eq \"{bo}\"]")}]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_ne!(group_version(&app, &sales).await.0, before);
+    assert_eq!(member_ids(&app, &sales).await, vec![ann.clone()]);
+
+    // A user DELETE takes the user out of its groups and moves their versions.
+    let (sales_before, sales_modified) = group_version(&app, &sales).await;
+    let (design_before, _) = group_version(&app, &design).await;
+    assert_eq!(app.delete(&format!("/Users/{ann}")).await.status(), 204);
+    let (sales_after, sales_modified_after) = group_version(&app, &sales).await;
+    assert_ne!(sales_after, sales_before);
+    assert_ne!(sales_modified_after, sales_modified);
+    assert_ne!(group_version(&app, &design).await.0, design_before);
+    assert_eq!(get_if_none_match(&app, &sales, &sales_before).await, 200);
+    assert_eq!(get_if_none_match(&app, &sales, &sales_after).await, 304);
+    assert!(member_ids(&app, &sales).await.is_empty());
+    assert_eq!(member_ids(&app, &design).await, vec![bo.clone()]);
+}
+
+async fn user_delete_in_delete_mode_moves_group_versions(app: TestApp) {
+    app.set_policy(|p| p.deprovisioning = scimd::scim::policy::Deprovisioning::Delete);
+    let ann = app.create_user("ann@example.com").await;
+    let group = app.create_group("Gone", &[&ann]).await;
+    let (before, modified) = group_version(&app, &group).await;
+    assert_eq!(app.delete(&format!("/Users/{ann}")).await.status(), 204);
+    let (after, modified_after) = group_version(&app, &group).await;
+    assert_ne!(after, before);
+    assert_ne!(modified_after, modified);
+    assert_eq!(get_if_none_match(&app, &group, &before).await, 200);
+    assert!(member_ids(&app, &group).await.is_empty());
 }
 
 async fn lists_filter_by_display_name_and_skip_members_when_excluded(app: TestApp) {
@@ -388,7 +577,9 @@ on_both_backends!(
     rename_by_no_path_replace_and_okta_value_object,
     put_replaces_attributes_and_members,
     deleting_a_group_keeps_its_members,
-    deprovisioned_users_leave_every_subteam,
+    deleted_users_leave_every_group_deactivated_ones_stay,
+    suspension_and_resume_keep_groups_entra_and_okta,
+    user_delete_in_delete_mode_moves_group_versions,
     lists_filter_by_display_name_and_skip_members_when_excluded,
     another_tenants_groups_and_users_are_not_found,
 );

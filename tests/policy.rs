@@ -187,14 +187,15 @@ async fn deactivate_mode_keeps_data_and_active_false_never_deletes(app: TestApp)
 
     app.set_policy(|p| p.deprovisioning = Deprovisioning::Delete);
     let id = app.create_user("paused@example.com").await;
+    app.create_group("Team C", &[&id]).await;
     let ops = json!([{"op": "Replace", "value": {"active": "False"}}]);
     let (status, body) = json(app.patch(&format!("/Users/{id}"), &patch_body(ops)).await).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["active"], false);
     assert_eq!(
-        rows_for_member(&app, &id)[..4],
-        [1, 1, 1, 1],
-        "active false deactivates only"
+        rows_for_member(&app, &id),
+        [1, 1, 1, 1, 1],
+        "active false deactivates only; the group membership stays (dormant)"
     );
 }
 
@@ -456,6 +457,246 @@ async fn adoption_follows_sync_rules_and_card_without_links_gets_them(app: TestA
     assert_eq!(member_count(&app), 2);
 }
 
+/// Invites in the outbox, as (member id, recipient), in queueing order.
+fn invites(app: &TestApp) -> Vec<(String, String)> {
+    use scimd::store::schema::outbox;
+    let conn = &mut *app.pool.get().unwrap();
+    outbox::table
+        .filter(outbox::tenant_id.eq(app.acme().as_str()))
+        .filter(outbox::kind.eq("invite"))
+        .order(outbox::seq.asc())
+        .select((outbox::member_id.assume_not_null(), outbox::recipient))
+        .load(conn)
+        .unwrap()
+}
+
+fn show(app: &TestApp, id: &str) -> Value {
+    serde_json::from_str(&app.cli(&["member", "show", "--tenant", "acme", id])).unwrap()
+}
+
+async fn adopted_members_get_the_invite_once(app: TestApp) {
+    app.set_policy(|p| p.invites = true);
+    let existing = add_outside_member(&app, "dana@acme.example", &[]);
+    let mut body = user_body("dana.okta@acme.example");
+    body["emails"] = json!([{"value": "Dana@Acme.example", "type": "work", "primary": true}]);
+    let (status, created) = json(app.post("/Users", &body).await).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["id"], existing.as_str(), "adopted");
+    assert_eq!(
+        invites(&app),
+        [(existing.to_string(), "Dana@Acme.example".to_owned())],
+        "the adopted member is invited at the email the sync matched"
+    );
+    // Deprovisioned and provisioned again: the same member, already invited.
+    assert_eq!(
+        app.delete(&format!("/Users/{existing}")).await.status(),
+        204
+    );
+    let (status, again) = json(app.post("/Users", &body).await).await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["id"], existing.as_str());
+    assert_eq!(invites(&app).len(), 1, "no second invite");
+    // With invites off, an adoption queues nothing.
+    app.set_policy(|p| p.invites = false);
+    add_outside_member(&app, "eli@acme.example", &[]);
+    let (status, _) = json(app.post("/Users", &user_body("eli@acme.example")).await).await;
+    assert_eq!(status, 201);
+    assert_eq!(invites(&app).len(), 1);
+}
+
+/// Runs the CLI expecting it to refuse; returns stderr.
+fn cli_refuses(app: &TestApp, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .arg("--database-url")
+        .arg(&app.database_url)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "scimd {args:?} succeeded");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+fn policy_events(app: &TestApp) -> Vec<(String, String)> {
+    let conn = &mut *app.pool.get().unwrap();
+    scimd::store::activity::since(&app.acme(), conn, None)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.token_label.as_deref() == Some("policy"))
+        .map(|e| (e.operation, e.resource_name.unwrap_or_default()))
+        .collect()
+}
+
+async fn user_allowlist_pilots_a_few_people(app: TestApp) {
+    let refused = cli_refuses(
+        &app,
+        &["policy", "set", "--tenant", "acme", "--allow-user", "bo"],
+    );
+    assert!(refused.contains("not an email address"), "{refused}");
+    let set = app.cli(&[
+        "policy",
+        "set",
+        "--tenant",
+        "acme",
+        "--allow-user",
+        "Ann@Corp.example",
+        "--invites",
+        "on",
+        "--sync",
+        "job_title=off",
+    ]);
+    let shown: Value = serde_json::from_str(&set).unwrap();
+    assert_eq!(shown["user_allowlist"], json!(["Ann@Corp.example"]));
+    let shown: Value =
+        serde_json::from_str(&app.cli(&["policy", "show", "--tenant", "acme"])).unwrap();
+    assert_eq!(shown["user_allowlist"], json!(["Ann@Corp.example"]));
+    let outside = add_outside_member(
+        &app,
+        "dana@corp.example",
+        &[
+            ("email", "old@corp.example"),
+            ("url", "https://corp.example"),
+        ],
+    );
+
+    // Listed (case-insensitively): a member with card and invite.
+    let ann = app.create_user("ann@corp.example").await;
+    assert_eq!(show(&app, &ann)["inTeam"], true);
+    assert_eq!(rows_for_member(&app, &ann)[..2], [1, 1]);
+    // Not listed: served over SCIM as pushed, but no card, no invite.
+    let (status, bo_body) =
+        json(app.post("/Users", &titled("bo@corp.example", "Chef")).await).await;
+    assert_eq!(status, 201, "{bo_body}");
+    let bo = bo_body["id"].as_str().unwrap().to_owned();
+    let (_, fetched) = json(app.get(&format!("/Users/{bo}")).await).await;
+    assert_eq!(
+        (&fetched["title"], &fetched["active"]),
+        (&json!("Chef"), &json!(true))
+    );
+    assert_eq!(show(&app, &bo)["inTeam"], false);
+    assert_eq!(rows_for_member(&app, &bo)[1], 0, "no card");
+    // Not listed: adopts nobody.
+    let mut dana_body = user_body("dana.okta@corp.example");
+    dana_body["emails"] = json!([{"value": "dana@corp.example", "type": "work", "primary": true}]);
+    let (status, created) = json(app.post("/Users", &dana_body).await).await;
+    assert_eq!(status, 201, "{created}");
+    let dana = created["id"].as_str().unwrap().to_owned();
+    assert_ne!(dana, outside.as_str());
+    assert_eq!(member_count(&app), 4);
+    assert_eq!(
+        invites(&app),
+        [(ann.clone(), "ann@corp.example".to_owned())]
+    );
+    // A group may hold an unlisted user; the subteam does not count it.
+    let sales = app.create_group("Sales", &[&ann, &bo]).await;
+    let (_, group) = json(app.get(&format!("/Groups/{sales}")).await).await;
+    assert_eq!(group["members"].as_array().unwrap().len(), 2);
+    assert_eq!(show(&app, &bo)["dormantSubteams"], json!(["Sales"]));
+    let bo_etag = app.get(&format!("/Users/{bo}")).await.headers()["etag"].clone();
+
+    // Listing them re-sorts them: bo becomes a member from the stored
+    // resource (sync rules as on a create), dana adopts the outside member.
+    app.cli(&[
+        "policy",
+        "set",
+        "--tenant",
+        "acme",
+        "--allow-user",
+        "bo@corp.example",
+        "--allow-user",
+        "dana@corp.example",
+    ]);
+    let shown = show(&app, &bo);
+    assert_eq!(shown["inTeam"], true);
+    assert_eq!(shown["subteams"], json!(["Sales"]));
+    assert_eq!(
+        shown["card"]["jobTitle"],
+        Value::Null,
+        "job_title sync is off"
+    );
+    assert_eq!(shown["card"]["department"], "Sales");
+    assert_eq!(
+        app.get(&format!("/Users/{bo}")).await.headers()["etag"],
+        bo_etag,
+        "the SCIM side did not change"
+    );
+    let shown = show(&app, &dana);
+    assert_eq!(shown["inTeam"], true);
+    assert_eq!(
+        shown["links"],
+        json!([
+            {"kind": "email", "value": "dana@corp.example", "position": 0, "fromTemplate": true},
+            {"kind": "url", "value": "https://corp.example", "position": 1, "fromTemplate": true}
+        ]),
+        "the outside member's card and template links are the user's now"
+    );
+    assert_eq!(member_count(&app), 3, "the outside member's row is gone");
+    assert_eq!(
+        invites(&app),
+        [
+            (ann.clone(), "ann@corp.example".to_owned()),
+            (bo.clone(), "bo@corp.example".to_owned()),
+            (dana.clone(), "dana@corp.example".to_owned()),
+        ]
+    );
+    assert_eq!(
+        policy_events(&app),
+        [
+            ("create".to_owned(), "bo@corp.example".to_owned()),
+            ("adopt".to_owned(), "dana.okta@corp.example".to_owned()),
+        ]
+    );
+
+    // Unlisted again: out of the team, card kept, subteams dormant.
+    app.cli(&[
+        "policy",
+        "set",
+        "--tenant",
+        "acme",
+        "--clear-user-allowlist",
+        "--allow-user",
+        "ann@corp.example",
+    ]);
+    let shown = show(&app, &bo);
+    assert_eq!(shown["inTeam"], false);
+    assert_eq!(shown["subteams"], json!([]));
+    assert_eq!(shown["dormantSubteams"], json!(["Sales"]));
+    assert_eq!(shown["card"]["department"], "Sales", "card kept");
+    let (_, fetched) = json(app.get(&format!("/Users/{bo}")).await).await;
+    assert_eq!(fetched["active"], true, "SCIM still shows the IdP's value");
+    assert_eq!(show(&app, &dana)["inTeam"], false);
+    assert_eq!(policy_events(&app).len(), 4);
+    assert_eq!(policy_events(&app)[2].0, "deactivate");
+    assert_eq!(policy_events(&app)[3].0, "deactivate");
+
+    // While unlisted, a rename onto the list makes the user a member.
+    let ops = json!([{"op": "replace", "value": {"userName": "eve@corp.example",
+                      "emails": [{"value": "eve@corp.example", "primary": true}]}}]);
+    app.cli(&[
+        "policy",
+        "set",
+        "--tenant",
+        "acme",
+        "--allow-user",
+        "eve@corp.example",
+    ]);
+    let (status, body) = json(app.patch(&format!("/Users/{bo}"), &patch_body(ops)).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(show(&app, &bo)["inTeam"], true);
+    assert_eq!(show(&app, &bo)["card"]["email"], "eve@corp.example");
+
+    // An empty list lets everyone in again; nobody is invited twice.
+    app.cli(&[
+        "policy",
+        "set",
+        "--tenant",
+        "acme",
+        "--clear-user-allowlist",
+    ]);
+    assert_eq!(show(&app, &dana)["inTeam"], true);
+    assert_eq!(policy_events(&app).last().unwrap().0, "reactivate");
+    assert_eq!(invites(&app).len(), 3);
+}
+
 async fn activity_log_records_every_write_with_client_and_outcome(app: TestApp) {
     let okta = |method: Method, path: &str, body: Option<&Value>| {
         let mut request = app
@@ -691,6 +932,8 @@ on_both_backends!(
     activity_log_records_every_write_with_client_and_outcome,
     group_writes_log_who_was_added_and_removed,
     old_activity_is_pruned,
+    adopted_members_get_the_invite_once,
+    user_allowlist_pilots_a_few_people,
 );
 
 /// Tests that need the server's jobs talking to an SMTP sink.

@@ -459,6 +459,136 @@ async fn okta_deactivation_by_patch_without_path(app: TestApp) {
     assert_eq!(body["active"], true);
 }
 
+/// A user as pushed without `active` (RFC 7643 gives it no default).
+fn without_active(user_name: &str) -> Value {
+    let mut body = user_body(user_name);
+    body.as_object_mut().unwrap().remove("active");
+    body
+}
+
+/// `totalResults` and the `active` values of `GET /Users?{query}`.
+async fn listed_active(app: &TestApp, query: &str) -> (u64, Vec<Value>) {
+    let (status, body) = json(app.get(&format!("/Users?{query}")).await).await;
+    assert_eq!(status, 200, "{body}");
+    let values = resources(&body)
+        .iter()
+        .map(|r| r.get("active").cloned().unwrap_or(Value::Null))
+        .collect();
+    (body["totalResults"].as_u64().unwrap(), values)
+}
+
+async fn active_is_always_rendered_as_the_idp_set_it(app: TestApp) {
+    // Created without `active`: every representation says true.
+    let (status, created) =
+        json(app.post("/Users", &without_active("ann@example.com")).await).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["active"], true, "the write response");
+    let ann = created["id"].as_str().unwrap().to_owned();
+    let (_, fetched) = json(app.get(&format!("/Users/{ann}")).await).await;
+    assert_eq!(fetched["active"], true);
+    assert_eq!(
+        listed_active(&app, "count=1").await,
+        (1, vec![json!(true)]),
+        "what Okta's spec test reads"
+    );
+    let (_, excluded) = json(
+        app.get(&format!("/Users/{ann}?excludedAttributes=active"))
+            .await,
+    )
+    .await;
+    assert!(excluded.get("active").is_none(), "{excluded}");
+    let (_, only) = json(app.get(&format!("/Users/{ann}?attributes=userName")).await).await;
+    assert!(only.get("active").is_none(), "{only}");
+    let (_, only) = json(app.get(&format!("/Users/{ann}?attributes=active")).await).await;
+    assert_eq!(only["active"], true);
+    let (_, patched) = json(
+        app.patch(
+            &format!("/Users/{ann}"),
+            &patch_body(json!([{"op": "replace", "path": "title", "value": "Chef"}])),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(patched["active"], true);
+
+    // Bulk and .search render it too.
+    let (status, bulk) = json(
+        app.post(
+            "/Bulk",
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                    "Operations": [{"method": "POST", "path": "/Users", "bulkId": "b",
+                                    "data": without_active("bo@example.com")}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{bulk}");
+    let bo_location = bulk["Operations"][0]["location"].as_str().unwrap();
+    let bo = bo_location.rsplit('/').next().unwrap().to_owned();
+    let (_, fetched) = json(app.get(&format!("/Users/{bo}")).await).await;
+    assert_eq!(fetched["active"], true);
+    let (status, found) = json(
+        app.post(
+            "/Users/.search",
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                    "filter": "userName eq \"bo@example.com\""}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(resources(&found)[0]["active"], true);
+
+    // A suspended user renders and filters by the IdP's false.
+    let cy = app.create_user("cy@example.com").await;
+    patch(
+        &app,
+        &cy,
+        json!([{"op": "Replace", "path": "active", "value": "False"}]),
+    )
+    .await;
+    let (_, fetched) = json(app.get(&format!("/Users/{cy}")).await).await;
+    assert_eq!(fetched["active"], false);
+
+    // A user outside the user allowlist is not in the team, yet SCIM shows
+    // what the IdP pushed.
+    app.set_policy(|p| p.user_allowlist = vec!["ann@example.com".into()]);
+    let (status, outside) =
+        json(app.post("/Users", &without_active("dee@example.com")).await).await;
+    assert_eq!(status, 201, "{outside}");
+    assert_eq!(outside["active"], true);
+    let dee = outside["id"].as_str().unwrap().to_owned();
+    let shown: Value =
+        serde_json::from_str(&app.cli(&["member", "show", "--tenant", "acme", &dee])).unwrap();
+    assert_eq!(shown["inTeam"], false);
+
+    // Filters agree with what is rendered, in the database and in memory.
+    let everyone = [&ann, &bo, &cy, &dee];
+    assert_eq!(listed_active(&app, "filter=active%20eq%20true").await.0, 3);
+    assert_eq!(
+        listed_active(&app, "filter=active%20eq%20false").await,
+        (1, vec![json!(false)])
+    );
+    let in_memory = "filter=active%20eq%20true%20and%20name.givenName%20eq%20%22Given%22";
+    assert_eq!(
+        listed_active(&app, in_memory).await,
+        (3, vec![json!(true); 3]),
+        "the in-memory re-check sees the same active"
+    );
+    let (not_false, _) = listed_active(
+        &app,
+        "filter=not%20(active%20eq%20false)%20and%20title%20pr",
+    )
+    .await;
+    assert_eq!(not_false, 1, "only ann has a title");
+    let (total, sorted) = listed_active(&app, "sortBy=active&sortOrder=ascending").await;
+    assert_eq!(total, everyone.len() as u64);
+    assert_eq!(
+        sorted,
+        [json!(false), json!(true), json!(true), json!(true)]
+    );
+}
+
 async fn a_failing_patch_changes_nothing(app: TestApp) {
     let id = app.create_user("kim@example.com").await;
     let (_, before) = json(app.get(&format!("/Users/{id}")).await).await;
@@ -791,6 +921,7 @@ on_both_backends!(
     patch_value_filtered_paths_create_missing_elements,
     entra_quirks_are_accepted,
     okta_deactivation_by_patch_without_path,
+    active_is_always_rendered_as_the_idp_set_it,
     a_failing_patch_changes_nothing,
     delete_deactivates_hides_and_frees_the_user_name,
     another_tenants_users_are_not_found,

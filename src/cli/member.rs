@@ -12,7 +12,7 @@ use super::{open, parse_pair};
 
 #[derive(Subcommand)]
 pub enum MemberCommand {
-    /// Print a member's card, links, roles and subteams as JSON.
+    /// Print a member's card, links, roles and subteams (active and dormant) as JSON.
     Show {
         #[arg(long)]
         tenant: String,
@@ -56,14 +56,22 @@ pub fn run(database_url: &str, command: MemberCommand) -> anyhow::Result<()> {
                 .filter(|g| g.is_subteam)
                 .map(|g| g.display_name)
                 .collect();
+            // Subteams count while the member is in the team; otherwise
+            // they are dormant, kept as the IdP set them.
+            let (subteams, dormant) = if row.in_team {
+                (subteams, Vec::new())
+            } else {
+                (Vec::new(), subteams)
+            };
             let shown = json!({
                 "id": id,
                 "userName": row.user_name,
                 "provisioned": row.scim_resource.is_some(),
-                "inTeam": row.active && row.deprovisioned_at.is_none(),
+                "inTeam": row.in_team,
                 "teamAdmin": row.team_admin,
                 "subteamAdmin": row.subteam_admin,
                 "subteams": subteams,
+                "dormantSubteams": dormant,
                 "card": {
                     "name": card.display_name,
                     "email": card.email,

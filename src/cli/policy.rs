@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use scimd::admin;
-use scimd::scim::policy::{CardField, Deprovisioning, Policy, TeamRole};
+use scimd::scim::policy::{CardField, Deprovisioning, Policy, TeamRole, parse_user_allow};
 
 use super::{Switch, open, parse_pair};
 
@@ -51,6 +51,12 @@ pub struct PolicySetArgs {
     /// Empty the group allowlist first (all groups become subteams).
     #[arg(long)]
     clear_group_allowlist: bool,
+    /// Only users with this email as userName or primary email become members (repeatable).
+    #[arg(long = "allow-user", value_parser = parse_user_allow)]
+    allow_users: Vec<String>,
+    /// Empty the user allowlist first (every user becomes a member).
+    #[arg(long)]
+    clear_user_allowlist: bool,
     /// Email a digest of additions and removals to this address (repeatable).
     #[arg(long = "admin-contact")]
     admin_contacts: Vec<String>,
@@ -123,6 +129,10 @@ fn edit_policy(policy: &mut Policy, args: PolicySetArgs) {
         policy.group_allowlist.clear();
     }
     add_missing(&mut policy.group_allowlist, args.allow_groups);
+    if args.clear_user_allowlist {
+        policy.user_allowlist.clear();
+    }
+    add_missing(&mut policy.user_allowlist, args.allow_users);
     if args.clear_admin_contacts {
         policy.admin_contacts.clear();
     }

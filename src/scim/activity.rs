@@ -122,6 +122,11 @@ pub struct Change {
     pub detail: Option<String>,
 }
 
+/// How the detail of a user write starts when it moved nobody into or out
+/// of the team (the user is outside the user allowlist, or inactive): such
+/// a write is not an addition or a removal for digests.
+pub const NOT_IN_TEAM: &str = "not in the team";
+
 /// How many members a membership detail names before it only counts.
 pub const NAMED_MEMBERS: usize = 5;
 
@@ -238,18 +243,23 @@ impl LoggedEvent {
             .map(|t| t.with_timezone(&Utc))
     }
 
-    /// A member who joined the team (created or adopted).
-    pub fn is_addition(&self) -> bool {
+    fn moved_team(&self) -> bool {
         self.succeeded()
             && self.resource_type == "User"
-            && matches!(self.operation.as_str(), "create" | "adopt" | "reactivate")
+            && !self
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with(NOT_IN_TEAM))
+    }
+
+    /// A member who joined the team (created, adopted or back).
+    pub fn is_addition(&self) -> bool {
+        self.moved_team() && matches!(self.operation.as_str(), "create" | "adopt" | "reactivate")
     }
 
     /// A member who left the team (deactivated or deleted).
     pub fn is_removal(&self) -> bool {
-        self.succeeded()
-            && self.resource_type == "User"
-            && matches!(self.operation.as_str(), "deactivate" | "delete")
+        self.moved_team() && matches!(self.operation.as_str(), "deactivate" | "delete")
     }
 }
 
@@ -493,6 +503,14 @@ mod tests {
             "{body}"
         );
         assert_eq!(digest("Acme", &[updated]), None);
+        // Outside the team before and after: neither an addition nor a removal.
+        let mut unlisted = event("2026-11-24T01:54:00.000000Z", "create", 201);
+        unlisted.detail = Some(format!("{NOT_IN_TEAM}: outside the user allowlist"));
+        assert!(!unlisted.is_addition());
+        let mut inactive = event("2026-11-24T01:55:00.000000Z", "delete", 204);
+        inactive.detail = Some(format!("{NOT_IN_TEAM}: inactive"));
+        assert!(!inactive.is_removal());
+        assert_eq!(digest("Acme", &[unlisted, inactive]), None);
     }
 
     #[test]

@@ -129,6 +129,12 @@ pub fn card_from_user(resource: &Value) -> CardFields {
     }
 }
 
+/// The email a member is known by: primary, else work, else the first, else
+/// an email-shaped `userName` (what adoption and the user allowlist match).
+pub fn primary_email(resource: &Value) -> Option<String> {
+    email(resource)
+}
+
 /// Every email value, lower-cased and deduplicated, for the email index.
 pub fn email_values(resource: &Value) -> Vec<String> {
     let mut values: Vec<String> = items(resource, "emails")

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::scim::ScimError;
-use crate::scim::card::CardFields;
+use crate::scim::card::{self, CardFields};
 
 /// The card fields an admin can set sync rules for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -177,6 +177,9 @@ pub struct Policy {
     pub require_names: bool,
     /// Group display names or external ids that become subteams; empty: all.
     pub group_allowlist: Vec<String>,
+    /// Emails (matched against `userName` and the primary email) of the
+    /// users who become members; empty: all.
+    pub user_allowlist: Vec<String>,
     /// Who gets admin emails besides the team's own admins.
     pub admin_contacts: Vec<String>,
     /// Send the digest of additions and removals (to the contacts and the team admins).
@@ -195,10 +198,42 @@ impl Default for Policy {
             role_map: default_role_map(),
             require_names: false,
             group_allowlist: Vec::new(),
+            user_allowlist: Vec::new(),
             admin_contacts: Vec::new(),
             digests: true,
             digest_quiet_secs: 900,
         }
+    }
+}
+
+/// Where a provisioned SCIM user stands with the team, as the policy decides.
+/// The SCIM side (the resource, `active`) is what the IdP set, whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// On the user allowlist (or the list is empty): the user has a card,
+    /// gets the invite, may adopt a member made outside SCIM.
+    pub listed: bool,
+    /// Shown in the team: listed and active as the IdP last said. Its
+    /// subteam memberships are dormant while this is false.
+    pub in_team: bool,
+}
+
+/// An allowlist entry must be an email address: one `@`, something on both
+/// sides, a dot in the domain, no spaces.
+pub fn parse_user_allow(text: &str) -> Result<String, String> {
+    let value = text.trim();
+    let valid = value.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && !domain.is_empty()
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+    }) && !value.chars().any(char::is_whitespace);
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(format!("{text:?} is not an email address"))
     }
 }
 
@@ -321,6 +356,35 @@ impl Policy {
             }
         }
         recipients
+    }
+
+    /// Whether a SCIM user may become a member: the list is empty, or its
+    /// `userName` or primary email is on it (case-insensitive).
+    pub fn allows_user(&self, user: &Value) -> bool {
+        if self.user_allowlist.is_empty() {
+            return true;
+        }
+        let user_name = user.get("userName").and_then(Value::as_str);
+        let email = card::primary_email(user);
+        let names = [user_name, email.as_deref()];
+        self.user_allowlist.iter().any(|allowed| {
+            names
+                .iter()
+                .flatten()
+                .any(|name| name.trim().eq_ignore_ascii_case(allowed.trim()))
+        })
+    }
+
+    /// The member side of a provisioned user that no SCIM DELETE has
+    /// removed: listed, and in the team while the IdP says it is active
+    /// (`true` when it never said).
+    pub fn standing(&self, user: &Value) -> Standing {
+        let listed = self.allows_user(user);
+        let active = user.get("active").and_then(Value::as_bool).unwrap_or(true);
+        Standing {
+            listed,
+            in_team: listed && active,
+        }
     }
 
     /// Whether a group with this name and external id becomes a subteam.
@@ -459,6 +523,72 @@ mod tests {
             recipients,
             ["IT@acme.example", "ops@acme.example", "dana@acme.example"]
         );
+    }
+
+    #[test]
+    fn user_allowlist_matches_user_name_or_primary_email() {
+        let ann = json!({"userName": "ann@corp.example", "active": true});
+        let bo = json!({"userName": "bo-upn", "emails": [
+            {"value": "bo@home.example", "type": "home"},
+            {"value": "Bo@Corp.example", "type": "work", "primary": true}]});
+        let cy = json!({"userName": "cy@corp.example", "active": false,
+            "emails": [{"value": "cy.other@corp.example", "primary": true}]});
+        let everyone = Policy::default();
+        assert!(everyone.allows_user(&ann) && everyone.allows_user(&bo));
+        assert_eq!(
+            everyone.standing(&cy),
+            Standing {
+                listed: true,
+                in_team: false
+            }
+        );
+        let pilot = Policy {
+            user_allowlist: vec!["ANN@corp.example".into(), "bo@corp.example".into()],
+            ..Policy::default()
+        };
+        assert!(pilot.allows_user(&ann), "userName, any case");
+        assert!(pilot.allows_user(&bo), "primary email");
+        let home_only = Policy {
+            user_allowlist: vec!["bo@home.example".into()],
+            ..Policy::default()
+        };
+        assert!(
+            !home_only.allows_user(&bo),
+            "a secondary email does not count"
+        );
+        assert_eq!(
+            pilot.standing(&cy),
+            Standing {
+                listed: false,
+                in_team: false
+            }
+        );
+        assert_eq!(
+            pilot.standing(&json!({"userName": "ann@corp.example"})),
+            Standing {
+                listed: true,
+                in_team: true
+            },
+            "active never sent counts as active"
+        );
+    }
+
+    #[test]
+    fn allowlist_entries_must_be_emails() {
+        assert_eq!(
+            parse_user_allow(" ann@corp.example "),
+            Ok("ann@corp.example".into())
+        );
+        for bad in [
+            "ann",
+            "ann@",
+            "@corp.example",
+            "a@b@c.d",
+            "ann@corp",
+            "a b@c.d",
+        ] {
+            assert!(parse_user_allow(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

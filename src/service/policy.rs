@@ -4,10 +4,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::scim::ScimError;
+use crate::scim::activity::Actor;
 use crate::scim::ids::TenantId;
 use crate::scim::policy::Policy;
+use crate::service::{Scope, users};
 use crate::store::db::{DbConnection, write_transaction};
-use crate::store::{StoreError, activity, policies, subteams};
+use crate::store::{activity, policies, subteams};
 
 /// The policy as stored, or the default for a tenant that never set one.
 pub fn load(tenant: &TenantId, conn: &mut DbConnection) -> Result<(Policy, i64), ScimError> {
@@ -21,16 +23,17 @@ pub fn load(tenant: &TenantId, conn: &mut DbConnection) -> Result<(Policy, i64),
 }
 
 /// Stores a new policy and applies what it changes about existing data:
-/// groups are re-sorted into subteams or not by the new allowlist.
+/// groups are re-sorted into subteams or not by the new group allowlist,
+/// users into the team or not by the new user allowlist (logged as made by
+/// `actor`), all in one write transaction.
 pub fn store(
     tenant: &TenantId,
     conn: &mut DbConnection,
     policy: &Policy,
-) -> Result<i64, StoreError> {
+    actor: &Actor,
+) -> Result<i64, ScimError> {
     write_transaction(conn, |conn| {
-        let previous = policies::get(tenant, conn)?
-            .and_then(|(settings, _)| Policy::from_json(&settings).ok())
-            .unwrap_or_default();
+        let (previous, _) = load(tenant, conn)?;
         let version = policies::put(tenant, conn, &policy.to_json())?;
         // Digests just switched on, or the first contacts just set: the next
         // digest covers what happens from now on, not what came before.
@@ -45,6 +48,14 @@ pub fn store(
             if allowed != group.is_subteam {
                 subteams::set_is_subteam(tenant, conn, &group.subteam_id(), allowed)?;
             }
+        }
+        if previous.user_allowlist != policy.user_allowlist {
+            let scope = Scope {
+                tenant,
+                policy,
+                actor,
+            };
+            users::sort_users_again(&scope, conn, &previous)?;
         }
         Ok(version)
     })

@@ -4,12 +4,12 @@ use scim_filter_parser::Filter;
 use serde_json::Value;
 
 use crate::scim::ScimError;
-use crate::scim::activity::{Change, Operation, changed_attributes};
+use crate::scim::activity::{Change, NOT_IN_TEAM, Operation, changed_attributes};
 use crate::scim::card::{self, CardFields};
 use crate::scim::ids::{MemberId, TenantId};
 use crate::scim::list::{Cursor, ListRequest};
 use crate::scim::patch;
-use crate::scim::policy::{CardWrite, Deprovisioning, Policy};
+use crate::scim::policy::{CardWrite, Deprovisioning, Policy, Standing};
 use crate::scim::query::{Column, Condition};
 use crate::scim::resource::{self, Incoming};
 use crate::scim::schema::ResourceKind;
@@ -50,6 +50,10 @@ impl StoredUser {
             },
             base_url,
         );
+        // `active` has no default in RFC 7643, but clients read it back (Okta's
+        // spec test fails without it): the IdP's value, `true` when never
+        // sent, exactly what filters and sorts on `active` answer from.
+        resource["active"] = Value::Bool(self.row.active);
         if !self.groups.is_empty() {
             resource["groups"] =
                 Value::Array(self.groups.iter().map(|g| g.to_scim(base_url)).collect());
@@ -58,9 +62,19 @@ impl StoredUser {
     }
 }
 
-fn member_write(policy: &Policy, incoming: Incoming) -> Result<MemberWrite, ScimError> {
+/// A user write as the policy sorts it. `write.card` is left `None` for
+/// the caller, who knows which field rules apply.
+struct UserWrite {
+    write: MemberWrite,
+    /// The card the IdP's values make.
+    from_idp: CardFields,
+    standing: Standing,
+}
+
+fn member_write(policy: &Policy, incoming: Incoming) -> Result<UserWrite, ScimError> {
     let resource = incoming.resource;
     policy.check_names(&resource)?;
+    let standing = policy.standing(&resource);
     let text_of = |name: &str| {
         resource
             .get(name)
@@ -69,23 +83,29 @@ fn member_write(policy: &Policy, incoming: Incoming) -> Result<MemberWrite, Scim
     };
     let user_name = text_of("userName")
         .ok_or_else(|| ScimError::InvalidValue("userName is required".into()))?;
-    Ok(MemberWrite {
+    let write = MemberWrite {
         external_id: text_of("externalId"),
         display_name: text_of("displayName"),
         active: resource
             .get("active")
             .and_then(Value::as_bool)
             .unwrap_or(true),
+        in_team: standing.in_team,
         password_hash: incoming
             .password
             .as_deref()
             .map(token::hash_secret)
             .transpose()?,
         emails: card::email_values(&resource),
-        card: card::card_from_user(&resource),
+        card: None,
         admin: policy.admin_flags(&resource),
         scim_resource: resource.to_string(),
         user_name,
+    };
+    Ok(UserWrite {
+        write,
+        from_idp: card::card_from_user(&resource),
+        standing,
     })
 }
 
@@ -160,18 +180,23 @@ fn stored_resource(row: &MemberRow) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// Queues the invite to claim a new member's card, in the member's transaction.
+/// Queues the invite to claim a new (or adopted) member's card, in the
+/// member's transaction, when the team sends invites and the IdP gave an
+/// email. At most one per member, however often it joins the team.
 fn queue_invite(
     scope: &Scope<'_>,
     conn: &mut DbConnection,
     member: &MemberId,
-    recipient: &str,
-    name: Option<&str>,
+    from_idp: &CardFields,
 ) -> Result<(), ScimError> {
+    let (true, Some(recipient)) = (scope.policy.invites, from_idp.email.as_deref()) else {
+        return Ok(());
+    };
+    let name = from_idp.display_name.as_deref();
     let team =
         tenants::find(conn, scope.tenant)?.map_or_else(|| "your team".to_owned(), |t| t.name);
     let greeting = name.map_or_else(|| "Hello".to_owned(), |n| format!("Hello {n}"));
-    outbox::enqueue(
+    outbox::enqueue_once(
         scope.tenant,
         conn,
         &NewEmail {
@@ -233,9 +258,28 @@ fn user_change(
     }
 }
 
+/// Says in the log when a create, reactivation, deactivation or delete
+/// moved nobody into or out of the team, so digests do not count it.
+fn note_team_unchanged(change: &mut Change, listed: bool, (was_in, is_in): (bool, bool)) {
+    let moves_people = matches!(
+        change.operation,
+        Operation::Create | Operation::Reactivate | Operation::Deactivate | Operation::Delete
+    );
+    if moves_people && was_in == is_in {
+        let why = if listed {
+            "inactive"
+        } else {
+            "outside the user allowlist"
+        };
+        change.detail = Some(format!("{NOT_IN_TEAM}: {why}"));
+    }
+}
+
 /// POST: a new member; or, rather than a second member for one person, the
 /// one deprovisioned with this `userName` or made outside SCIM with this
-/// primary email, taken over (201 either way, with that member's id).
+/// primary email, taken over (201 either way, with that member's id). A
+/// user outside the user allowlist is stored for the IdP alone: no card, no
+/// invite, no adoption.
 pub fn create(
     scope: &Scope<'_>,
     conn: &mut DbConnection,
@@ -250,47 +294,60 @@ pub fn create(
     };
     logged(scope, conn, &attempt, |conn| {
         // argon2 runs before the transaction so the write lock is held briefly.
-        let mut write = member_write(scope.policy, resource::normalize(KIND, body)?)?;
-        let from_idp = write.card.clone();
+        let UserWrite {
+            mut write,
+            from_idp,
+            standing,
+        } = member_write(scope.policy, resource::normalize(KIND, body)?)?;
         let new_password = write.password_hash.is_some();
+        // Only a listed user adopts a member made outside SCIM.
+        let adoption_email = from_idp.email.as_deref().filter(|_| standing.listed);
         let (row, operation) = write_transaction(conn, |conn| {
             let (row, operation) =
-                match returning_member(scope, conn, &write.user_name, from_idp.email.as_deref())? {
+                match returning_member(scope, conn, &write.user_name, adoption_email)? {
                     Some((existing, operation)) => {
-                        let card_now =
-                            members::current_card(scope.tenant, conn, &existing.member_id())?;
-                        write.card =
-                            scope
-                                .policy
-                                .merge_card(CardWrite::Create, &card_now, &from_idp);
+                        let id = existing.member_id();
+                        // A member brought back gets the invite only if it
+                        // never was in the team (it had no card); an
+                        // adopted one gets it as a new member would.
+                        let invite = standing.listed
+                            && scope.policy.invites
+                            && (operation == Operation::Adopt
+                                || !members::has_card(scope.tenant, conn, &id)?);
+                        if standing.listed {
+                            let card_now = members::current_card(scope.tenant, conn, &id)?;
+                            write.card = Some(scope.policy.merge_card(
+                                CardWrite::Create,
+                                &card_now,
+                                &from_idp,
+                            ));
+                        }
                         let row = members::update(scope.tenant, conn, &existing, &write)
                             .map_err(map_unique(&write.user_name))?;
+                        if invite {
+                            queue_invite(scope, conn, &id, &from_idp)?;
+                        }
                         (row, operation)
                     }
                     None => {
-                        write.card = scope.policy.merge_card(
-                            CardWrite::Create,
-                            &CardFields::default(),
-                            &from_idp,
-                        );
+                        if standing.listed {
+                            write.card = Some(scope.policy.merge_card(
+                                CardWrite::Create,
+                                &CardFields::default(),
+                                &from_idp,
+                            ));
+                        }
                         let id = MemberId::random();
                         let row = members::insert(scope.tenant, conn, &id, &write)
                             .map_err(map_unique(&write.user_name))?;
-                        if scope.policy.invites
-                            && let Some(email) = &from_idp.email
-                        {
-                            queue_invite(
-                                scope,
-                                conn,
-                                &id,
-                                email,
-                                from_idp.display_name.as_deref(),
-                            )?;
+                        if standing.listed {
+                            queue_invite(scope, conn, &id, &from_idp)?;
                         }
                         (row, Operation::Create)
                     }
                 };
-            let change = user_change(operation, &Value::Null, &row, new_password);
+            let mut change = user_change(operation, &Value::Null, &row, new_password);
+            note_team_unchanged(&mut change, standing.listed, (false, row.in_team));
             record(scope, conn, KIND, 201, &change)?;
             Ok::<_, ScimError>((row, operation))
         })?;
@@ -304,6 +361,105 @@ pub fn create(
             load(scope.tenant, conn, row)
         }
     })
+}
+
+/// How a provisioned user became a member when the user allowlist let it in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Joined {
+    /// It took over a member made outside SCIM with its primary email.
+    Adopted,
+    /// Its first card.
+    New,
+    /// It had been a member before (its card was kept).
+    Again,
+}
+
+/// A provisioned user the user allowlist now lets in becomes a member, in
+/// the caller's transaction: if it never had a card, it adopts the member
+/// made outside SCIM with its primary email (that member's card and links
+/// become its own); its card takes the IdP's values by the *sync* rules, as
+/// on a create; and it gets the invite a new member gets.
+fn join_team(
+    scope: &Scope<'_>,
+    conn: &mut DbConnection,
+    member: &MemberId,
+    from_idp: &CardFields,
+) -> Result<Joined, ScimError> {
+    let mut joined = Joined::New;
+    if members::has_card(scope.tenant, conn, member)? {
+        joined = Joined::Again;
+    } else if let Some(email) = from_idp.email.as_deref()
+        && let Some(outside) = members::find_unprovisioned_by_email(scope.tenant, conn, email)?
+        && members::lock(scope.tenant, conn, &outside.member_id(), LockFor::Adoption)?
+    {
+        members::absorb_unprovisioned(scope.tenant, conn, &outside.member_id(), member)?;
+        joined = Joined::Adopted;
+    }
+    let card_now = members::current_card(scope.tenant, conn, member)?;
+    let card = scope
+        .policy
+        .merge_card(CardWrite::Create, &card_now, from_idp);
+    members::set_card(scope.tenant, conn, member, &card)?;
+    queue_invite(scope, conn, member, from_idp)?;
+    Ok(joined)
+}
+
+/// The user allowlist changed from `previous` to the scope's policy: every
+/// user it now lets in joins the team (`join_team`), every user it now
+/// keeps out leaves it as a deactivation would (card kept, subteams
+/// dormant). Runs in the caller's write transaction; each move is logged as
+/// the scope's actor. The SCIM side (resource, `active`, ETag) stays as the
+/// IdP left it.
+pub fn sort_users_again(
+    scope: &Scope<'_>,
+    conn: &mut DbConnection,
+    previous: &Policy,
+) -> Result<(), ScimError> {
+    for candidate in members::all_visible(scope.tenant, conn)? {
+        let id = candidate.member_id();
+        let moves = |row: &MemberRow| {
+            let resource = stored_resource(row);
+            previous.allows_user(&resource) != scope.policy.allows_user(&resource)
+        };
+        if !moves(&candidate) {
+            continue;
+        }
+        // Re-read under the row lock: a SCIM write may have just changed it.
+        if !members::lock(scope.tenant, conn, &id, LockFor::Write)? {
+            continue;
+        }
+        let Some(row) = members::find(scope.tenant, conn, &id)? else {
+            continue;
+        };
+        if !moves(&row) {
+            continue;
+        }
+        let resource = stored_resource(&row);
+        let standing = scope.policy.standing(&resource);
+        let operation = if standing.listed {
+            let joined = join_team(scope, conn, &id, &card::card_from_user(&resource))?;
+            match (joined, standing.in_team) {
+                (Joined::Adopted, _) => Operation::Adopt,
+                (_, false) => Operation::Update,
+                (Joined::New, true) => Operation::Create,
+                (Joined::Again, true) => Operation::Reactivate,
+            }
+        } else if row.in_team {
+            Operation::Deactivate
+        } else {
+            Operation::Update
+        };
+        members::set_in_team(scope.tenant, conn, &id, standing.in_team)?;
+        let change = Change {
+            operation,
+            resource_id: row.id,
+            resource_name: row.user_name,
+            fields_changed: Vec::new(),
+            detail: Some("the team's user allowlist changed".into()),
+        };
+        record(scope, conn, KIND, 200, &change)?;
+    }
+    Ok(())
 }
 
 fn replace_with(
@@ -322,19 +478,37 @@ fn replace_with(
     logged(scope, conn, &attempt, |conn| {
         let row = write_transaction(conn, |conn| {
             let current = locked(scope, conn, id, if_match)?;
-            let mut write = member_write(scope.policy, build(&current)?)?;
-            let card_now = members::current_card(scope.tenant, conn, id)?;
-            write.card = scope
-                .policy
-                .merge_card(CardWrite::Update, &card_now, &write.card);
+            let UserWrite {
+                mut write,
+                from_idp,
+                standing,
+            } = member_write(scope.policy, build(&current)?)?;
+            // A new userName or email can put the user on the allowlist, or off it.
+            let was_listed = scope.policy.allows_user(&stored_resource(&current));
+            if standing.listed && was_listed {
+                let card_now = members::current_card(scope.tenant, conn, id)?;
+                write.card = Some(
+                    scope
+                        .policy
+                        .merge_card(CardWrite::Update, &card_now, &from_idp),
+                );
+            }
             let row = members::update(scope.tenant, conn, &current, &write)
                 .map_err(map_unique(&write.user_name))?;
-            let change = user_change(
-                Operation::of_update(current.active, row.active),
+            let joined = (standing.listed && !was_listed)
+                .then(|| join_team(scope, conn, id, &from_idp))
+                .transpose()?;
+            let operation = match joined {
+                Some(Joined::Adopted) => Operation::Adopt,
+                _ => Operation::of_update(current.active, row.active),
+            };
+            let mut change = user_change(
+                operation,
                 &stored_resource(&current),
                 &row,
                 write.password_hash.is_some(),
             );
+            note_team_unchanged(&mut change, standing.listed, (current.in_team, row.in_team));
             record(scope, conn, KIND, 200, &change)?;
             Ok::<_, ScimError>(row)
         })?;
@@ -393,6 +567,9 @@ pub fn delete(
     logged(scope, conn, &attempt, |conn| {
         write_transaction(conn, |conn| {
             let current = locked(scope, conn, id, if_match)?;
+            // The user leaves its groups in either mode (a purge would
+            // cascade), and those groups' versions move.
+            subteams::remove_member_everywhere(scope.tenant, conn, id)?;
             match scope.policy.deprovisioning {
                 Deprovisioning::Deactivate => members::deprovision(scope.tenant, conn, id)?,
                 Deprovisioning::Delete => {
@@ -400,13 +577,15 @@ pub fn delete(
                     members::purge(scope.tenant, conn, id)?;
                 }
             }
-            let change = Change {
+            let listed = scope.policy.allows_user(&stored_resource(&current));
+            let mut change = Change {
                 operation,
                 resource_id: current.id,
                 resource_name: current.user_name,
                 fields_changed: Vec::new(),
                 detail: None,
             };
+            note_team_unchanged(&mut change, listed, (current.in_team, false));
             record(scope, conn, KIND, 204, &change)
         })
     })

@@ -12,7 +12,7 @@ use crate::store::Db;
 use crate::store::StoreError;
 use crate::store::db::{DbConnection, on_concrete_connection};
 use crate::store::filter::member_condition;
-use crate::store::schema::{card_links, cards, member_emails, members, subteam_members};
+use crate::store::schema::{card_links, cards, member_emails, members};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = members)]
@@ -33,6 +33,9 @@ pub struct MemberRow {
     pub deprovisioned_at: Option<String>,
     pub team_admin: bool,
     pub subteam_admin: bool,
+    /// The member side: shown in the team (see `scim::policy::Standing`);
+    /// `active` stays what the IdP set.
+    pub in_team: bool,
 }
 
 impl MemberRow {
@@ -47,14 +50,18 @@ pub struct MemberWrite {
     pub user_name: String,
     pub external_id: Option<String>,
     pub display_name: Option<String>,
+    /// The IdP's `active` (`true` when it never sent one).
     pub active: bool,
+    /// Decided by the tenant's policy (`scim::policy::Policy::standing`).
+    pub in_team: bool,
     /// The canonical SCIM resource as the client sent it (JSON text).
     pub scim_resource: String,
     /// `None` keeps the stored hash (a PUT without `password`).
     pub password_hash: Option<String>,
     pub emails: Vec<String>,
-    /// The card to store (the service has applied the tenant's field rules).
-    pub card: CardFields,
+    /// The card to store (the service has applied the tenant's field rules);
+    /// `None` leaves the card as it is (a user outside the user allowlist).
+    pub card: Option<CardFields>,
     /// `None` leaves the member's team roles as they are.
     pub admin: Option<AdminFlags>,
 }
@@ -188,6 +195,7 @@ pub fn insert(
             members::external_id.eq(&write.external_id),
             members::display_name.eq(&write.display_name),
             members::active.eq(write.active),
+            members::in_team.eq(write.in_team),
             members::scim_resource.eq(&write.scim_resource),
             members::password_hash.eq(&write.password_hash),
             members::created_at.eq(&now),
@@ -198,7 +206,9 @@ pub fn insert(
         ))
         .execute(conn)?;
     replace_emails(tenant, conn, id, &write.emails)?;
-    write_card(tenant, conn, id, &write.card, &now)?;
+    if let Some(card) = &write.card {
+        write_card(tenant, conn, id, card, &now)?;
+    }
     find(tenant, conn, id)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
 }
 
@@ -227,6 +237,7 @@ pub fn update(
         members::external_id.eq(&write.external_id),
         members::display_name.eq(&write.display_name),
         members::active.eq(write.active),
+        members::in_team.eq(write.in_team),
         members::scim_resource.eq(&write.scim_resource),
         members::password_hash.eq(password_hash),
         members::updated_at.eq(&now),
@@ -244,22 +255,24 @@ pub fn update(
             .execute(conn)?;
     }
     replace_emails(tenant, conn, &id, &write.emails)?;
-    write_card(tenant, conn, &id, &write.card, &now)?;
-    if !write.active {
-        remove_from_all_subteams(tenant, conn, &id)?;
+    if let Some(card) = &write.card {
+        write_card(tenant, conn, &id, card, &now)?;
     }
+    // Group memberships stay whatever `active` says: they are the IdP's
+    // (`subteams::remove_member_everywhere` is for a SCIM DELETE).
     find(tenant, conn, &id)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
 }
 
-/// SCIM DELETE in the default (deactivate) mode: the member leaves the team
-/// and its subteams, its data stays, its `userName` is free again.
+/// SCIM DELETE in the default (deactivate) mode: the member leaves the team,
+/// its data stays, its `userName` is free again. The caller has taken it
+/// out of its groups (`subteams::remove_member_everywhere`).
 pub fn deprovision(
     tenant: &TenantId,
     conn: &mut DbConnection,
     id: &MemberId,
 ) -> Result<(), StoreError> {
     let now = time::now();
-    let updated = diesel::update(
+    diesel::update(
         members::table
             .filter(members::tenant_id.eq(tenant.as_str()))
             .filter(members::id.eq(id.as_str()))
@@ -267,13 +280,11 @@ pub fn deprovision(
     )
     .set((
         members::active.eq(false),
+        members::in_team.eq(false),
         members::deprovisioned_at.eq(&now),
         members::updated_at.eq(&now),
     ))
     .execute(conn)?;
-    if updated == 1 {
-        remove_from_all_subteams(tenant, conn, id)?;
-    }
     Ok(())
 }
 
@@ -310,6 +321,7 @@ pub fn insert_unprovisioned(
             members::tenant_id.eq(tenant.as_str()),
             members::display_name.eq(member.display_name),
             members::active.eq(true),
+            members::in_team.eq(true),
             members::created_at.eq(&now),
             members::updated_at.eq(&now),
             members::version.eq(1_i64),
@@ -364,20 +376,6 @@ pub fn find_unprovisioned_by_email(
     Ok(candidates.into_iter().min_by_key(|row| row.seq))
 }
 
-fn remove_from_all_subteams(
-    tenant: &TenantId,
-    conn: &mut DbConnection,
-    id: &MemberId,
-) -> Result<(), StoreError> {
-    diesel::delete(
-        subteam_members::table
-            .filter(subteam_members::tenant_id.eq(tenant.as_str()))
-            .filter(subteam_members::member_id.eq(id.as_str())),
-    )
-    .execute(conn)?;
-    Ok(())
-}
-
 fn replace_emails(
     tenant: &TenantId,
     conn: &mut DbConnection,
@@ -400,6 +398,105 @@ fn replace_emails(
         let insert = diesel::insert_into(member_emails::table).values(rows);
         on_concrete_connection!(conn, |c| insert.execute(c))?;
     }
+    Ok(())
+}
+
+/// Every member the SCIM API sees, in creation order (the user allowlist
+/// changed and each is sorted again).
+pub fn all_visible(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+) -> Result<Vec<MemberRow>, StoreError> {
+    Ok(visible(tenant)
+        .order(members::seq.asc())
+        .select(MemberRow::as_select())
+        .load(conn)?)
+}
+
+/// Sets the member side alone: the SCIM resource, `active` and the version
+/// (the ETag) stay as the IdP left them.
+pub fn set_in_team(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+    in_team: bool,
+) -> Result<(), StoreError> {
+    diesel::update(
+        members::table
+            .filter(members::tenant_id.eq(tenant.as_str()))
+            .filter(members::id.eq(id.as_str())),
+    )
+    .set(members::in_team.eq(in_team))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Writes the member's card (and its email and phone links) alone.
+pub fn set_card(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+    card: &CardFields,
+) -> Result<(), StoreError> {
+    write_card(tenant, conn, id, card, &time::now())
+}
+
+pub fn has_card(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+) -> Result<bool, StoreError> {
+    let found: i64 = cards::table
+        .filter(cards::tenant_id.eq(tenant.as_str()))
+        .filter(cards::member_id.eq(id.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}
+
+/// Adoption by a SCIM user that already has its own row (it became a
+/// member only now, when the user allowlist let it in): the card and links
+/// of the member made outside SCIM move to the user, whose id the IdP
+/// knows, and the outside member's row goes (its email index with it).
+pub fn absorb_unprovisioned(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    from: &MemberId,
+    into: &MemberId,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        card_links::table
+            .filter(card_links::tenant_id.eq(tenant.as_str()))
+            .filter(card_links::member_id.eq(into.as_str())),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        cards::table
+            .filter(cards::tenant_id.eq(tenant.as_str()))
+            .filter(cards::member_id.eq(into.as_str())),
+    )
+    .execute(conn)?;
+    diesel::update(
+        cards::table
+            .filter(cards::tenant_id.eq(tenant.as_str()))
+            .filter(cards::member_id.eq(from.as_str())),
+    )
+    .set(cards::member_id.eq(into.as_str()))
+    .execute(conn)?;
+    diesel::update(
+        card_links::table
+            .filter(card_links::tenant_id.eq(tenant.as_str()))
+            .filter(card_links::member_id.eq(from.as_str())),
+    )
+    .set(card_links::member_id.eq(into.as_str()))
+    .execute(conn)?;
+    diesel::delete(
+        members::table
+            .filter(members::tenant_id.eq(tenant.as_str()))
+            .filter(members::id.eq(from.as_str()))
+            .filter(members::scim_resource.is_null()),
+    )
+    .execute(conn)?;
     Ok(())
 }
 
@@ -687,8 +784,7 @@ pub fn team_admin_emails(
         .inner_join(cards::table.on(cards::member_id.eq(members::id)))
         .filter(members::tenant_id.eq(tenant.as_str()))
         .filter(members::team_admin.eq(true))
-        .filter(members::active.eq(true))
-        .filter(members::deprovisioned_at.is_null())
+        .filter(members::in_team.eq(true))
         .filter(cards::email.is_not_null())
         .order(members::seq.asc())
         .select(cards::email.assume_not_null())

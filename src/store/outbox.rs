@@ -61,6 +61,25 @@ pub fn enqueue(
     Ok(())
 }
 
+/// Queues the email unless one with its dedupe key exists (sent or not);
+/// whether it was queued. The caller holds a write transaction.
+pub fn enqueue_once(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    email: &NewEmail<'_>,
+) -> Result<bool, StoreError> {
+    let existing: i64 = outbox::table
+        .filter(outbox::tenant_id.eq(tenant.as_str()))
+        .filter(outbox::dedupe_key.eq(&email.dedupe_key))
+        .count()
+        .get_result(conn)?;
+    if existing > 0 {
+        return Ok(false);
+    }
+    enqueue(tenant, conn, email)?;
+    Ok(true)
+}
+
 /// Drops a member's unsent emails (the member was purged).
 pub fn cancel_for_member(
     tenant: &TenantId,

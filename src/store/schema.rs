@@ -48,6 +48,7 @@ diesel::table! {
         deprovisioned_at -> Nullable<Text>,
         team_admin -> Bool,
         subteam_admin -> Bool,
+        in_team -> Bool,
     }
 }
 

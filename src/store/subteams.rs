@@ -244,6 +244,57 @@ pub fn delete(
 /// Chunk size for IN lists: under SQLite's bound-variable limit.
 const CHUNK: usize = 500;
 
+/// A SCIM DELETE of the user: out of every group it is in. Each of those
+/// groups' member list changed, so each gets a new version and
+/// lastModified (an IdP's `If-None-Match` must not answer 304 any more).
+pub fn remove_member_everywhere(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    member: &MemberId,
+) -> Result<usize, StoreError> {
+    let groups: Vec<String> = subteam_members::table
+        .filter(subteam_members::tenant_id.eq(tenant.as_str()))
+        .filter(subteam_members::member_id.eq(member.as_str()))
+        .select(subteam_members::subteam_id)
+        .load(conn)?;
+    let now = time::now();
+    for chunk in groups.chunks(CHUNK) {
+        diesel::update(
+            subteams::table
+                .filter(subteams::tenant_id.eq(tenant.as_str()))
+                .filter(subteams::id.eq_any(chunk)),
+        )
+        .set((
+            subteams::updated_at.eq(&now),
+            subteams::version.eq(subteams::version + 1),
+        ))
+        .execute(conn)?;
+    }
+    diesel::delete(
+        subteam_members::table
+            .filter(subteam_members::tenant_id.eq(tenant.as_str()))
+            .filter(subteam_members::member_id.eq(member.as_str())),
+    )
+    .execute(conn)?;
+    Ok(groups.len())
+}
+
+/// Per group, how many of its members are in the team: the subteam's
+/// member count as the product shows it (the others are dormant).
+pub fn in_team_member_counts(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+) -> Result<HashMap<String, i64>, StoreError> {
+    let counts: Vec<(String, i64)> = subteam_members::table
+        .inner_join(members::table.on(members::id.eq(subteam_members::member_id)))
+        .filter(subteam_members::tenant_id.eq(tenant.as_str()))
+        .filter(members::in_team.eq(true))
+        .group_by(subteam_members::subteam_id)
+        .select((subteam_members::subteam_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(counts.into_iter().collect())
+}
+
 /// Adds members not already in the subteam; returns those it added.
 pub fn add_members(
     tenant: &TenantId,
