@@ -1193,3 +1193,494 @@ mod mail {
         digests_go_once_to_each_contact_and_admin_and_can_be_switched_off
     );
 }
+
+/// Issue 15, item 9: the card's email and phone links follow their fields
+/// when the IdP removes a value.
+mod links {
+    use super::*;
+
+    /// The member's links as stored, every one (cleared template slots too).
+    fn stored_links(app: &TestApp, id: &str) -> Vec<Value> {
+        let conn = &mut *app.pool.get().unwrap();
+        let (_, links) =
+            scimd::store::members::card(&app.acme(), conn, &MemberId::from_string(id.to_owned()))
+                .unwrap()
+                .expect("member has a card");
+        links
+            .into_iter()
+            .map(|l| {
+                json!({"kind": l.kind, "value": l.value, "position": l.position,
+                       "fromTemplate": l.from_template})
+            })
+            .collect()
+    }
+
+    fn link(kind: &str, value: &str, position: i32, from_template: bool) -> Value {
+        json!({"kind": kind, "value": value, "position": position, "fromTemplate": from_template})
+    }
+
+    fn shown(app: &TestApp, id: &str) -> Value {
+        serde_json::from_str(&app.cli(&["member", "show", "--tenant", "acme", id])).unwrap()
+    }
+
+    /// A User whose `userName` is not an email address (no email fallback).
+    fn contact_body(user_name: &str, email: Option<&str>, phone: Option<&str>) -> Value {
+        let mut body = json!({
+            "schemas": [USER_SCHEMA],
+            "userName": user_name,
+            "name": {"givenName": "Dana", "familyName": "Lee"},
+            "active": true,
+        });
+        if let Some(email) = email {
+            body["emails"] = json!([{"value": email, "type": "work", "primary": true}]);
+        }
+        if let Some(phone) = phone {
+            body["phoneNumbers"] = json!([{"value": phone, "type": "mobile"}]);
+        }
+        body
+    }
+
+    async fn ok(response: reqwest::Response) -> Value {
+        let (status, body) = json(response).await;
+        assert_eq!(status / 100, 2, "{body}");
+        body
+    }
+
+    fn remove(path: &str) -> Value {
+        patch_body(json!([{"op": "remove", "path": path}]))
+    }
+
+    const MOBILE: &str = "phoneNumbers[type eq \"mobile\"]";
+
+    async fn removed_values_take_appended_links_with_them(app: TestApp) {
+        let created = ok(app
+            .post(
+                "/Users",
+                &contact_body("dana.lee", Some("dana@acme.example"), Some("+1 555 0199")),
+            )
+            .await)
+        .await;
+        let id = created["id"].as_str().unwrap();
+        let path = format!("/Users/{id}");
+        assert_eq!(
+            stored_links(&app, id),
+            [
+                link("email", "dana@acme.example", 0, false),
+                link("phone", "+1 555 0199", 1, false)
+            ]
+        );
+
+        // PATCH remove of the phone: field and appended link go.
+        ok(app.patch(&path, &remove(MOBILE)).await).await;
+        let card = app.card("acme", id);
+        assert_eq!(card.phone, None);
+        assert_eq!(card.email.as_deref(), Some("dana@acme.example"));
+        assert_eq!(
+            stored_links(&app, id),
+            [link("email", "dana@acme.example", 0, false)]
+        );
+
+        // A phone sent again is appended again.
+        let add = patch_body(json!([{"op": "add", "path": "phoneNumbers",
+            "value": [{"value": "+1 555 0123", "type": "mobile"}]}]));
+        ok(app.patch(&path, &add).await).await;
+        assert_eq!(
+            stored_links(&app, id)[1],
+            link("phone", "+1 555 0123", 1, false)
+        );
+
+        // PUT without phoneNumbers: the same.
+        ok(app
+            .put(
+                &path,
+                &contact_body("dana.lee", Some("dana@acme.example"), None),
+            )
+            .await)
+        .await;
+        assert_eq!(app.card("acme", id).phone, None);
+        assert_eq!(
+            stored_links(&app, id),
+            [link("email", "dana@acme.example", 0, false)]
+        );
+
+        // PATCH remove of the emails (no email-shaped userName to fall back on).
+        ok(app.patch(&path, &remove("emails")).await).await;
+        assert_eq!(app.card("acme", id).email, None);
+        assert_eq!(stored_links(&app, id), Vec::<Value>::new());
+
+        // PUT without emails, on a member that has one again.
+        ok(app
+            .put(
+                &path,
+                &contact_body("dana.lee", Some("dana@acme.example"), None),
+            )
+            .await)
+        .await;
+        assert_eq!(stored_links(&app, id).len(), 1);
+        ok(app.put(&path, &contact_body("dana.lee", None, None)).await).await;
+        assert_eq!(app.card("acme", id).email, None);
+        assert_eq!(stored_links(&app, id), Vec::<Value>::new());
+        assert_eq!(shown(&app, id)["links"], json!([]));
+    }
+
+    async fn removed_values_clear_template_links_in_place(app: TestApp) {
+        let id = app
+            .cli(&[
+                "member",
+                "add",
+                "--tenant",
+                "acme",
+                "--email",
+                "dana@acme.example",
+                "--template-link",
+                "email=name@acme.example",
+                "--template-link",
+                "phone=+1 000 0000",
+                "--template-link",
+                "url=https://acme.example",
+            ])
+            .trim()
+            .to_owned();
+        let adopted = ok(app
+            .post(
+                "/Users",
+                &contact_body("dana.okta", Some("dana@acme.example"), Some("+1 555 0199")),
+            )
+            .await)
+        .await;
+        assert_eq!(adopted["id"], id.as_str(), "adopted");
+        let path = format!("/Users/{id}");
+        let url = link("url", "https://acme.example", 2, true);
+        assert_eq!(
+            stored_links(&app, &id),
+            [
+                link("email", "dana@acme.example", 0, true),
+                link("phone", "+1 555 0199", 1, true),
+                url.clone()
+            ]
+        );
+
+        // PATCH remove of the phone: the template link keeps its place, empty,
+        // and the card does not show it.
+        ok(app.patch(&path, &remove(MOBILE)).await).await;
+        assert_eq!(app.card("acme", &id).phone, None);
+        assert_eq!(
+            stored_links(&app, &id),
+            [
+                link("email", "dana@acme.example", 0, true),
+                link("phone", "", 1, true),
+                url.clone()
+            ]
+        );
+        let member = shown(&app, &id);
+        assert_eq!(
+            member["links"],
+            json!([link("email", "dana@acme.example", 0, true), url.clone()])
+        );
+        assert_eq!(
+            member["clearedTemplateLinks"],
+            json!([{"kind": "phone", "position": 1}])
+        );
+
+        // A phone sent again refills the template link in place.
+        let replace = patch_body(json!([{"op": "replace", "path": "phoneNumbers",
+            "value": [{"value": "+1 555 0123", "type": "mobile"}]}]));
+        ok(app.patch(&path, &replace).await).await;
+        assert_eq!(
+            stored_links(&app, &id),
+            [
+                link("email", "dana@acme.example", 0, true),
+                link("phone", "+1 555 0123", 1, true),
+                url.clone()
+            ]
+        );
+        assert_eq!(shown(&app, &id)["clearedTemplateLinks"], json!([]));
+
+        // PUT without phoneNumbers and emails: both template links emptied.
+        ok(app.put(&path, &contact_body("dana.okta", None, None)).await).await;
+        let card = app.card("acme", &id);
+        assert_eq!((card.email, card.phone), (None, None));
+        assert_eq!(
+            stored_links(&app, &id),
+            [
+                link("email", "", 0, true),
+                link("phone", "", 1, true),
+                url.clone()
+            ]
+        );
+        assert_eq!(shown(&app, &id)["links"], json!([url.clone()]));
+
+        // Values sent again refill both in place; nothing is appended.
+        ok(app
+            .put(
+                &path,
+                &contact_body(
+                    "dana.okta",
+                    Some("dana.lee@acme.example"),
+                    Some("+1 555 0177"),
+                ),
+            )
+            .await)
+        .await;
+        assert_eq!(
+            stored_links(&app, &id),
+            [
+                link("email", "dana.lee@acme.example", 0, true),
+                link("phone", "+1 555 0177", 1, true),
+                url
+            ]
+        );
+    }
+
+    async fn template_value_stays_when_the_idp_never_sent_one(app: TestApp) {
+        let id = app
+            .cli(&[
+                "member",
+                "add",
+                "--tenant",
+                "acme",
+                "--email",
+                "eve@acme.example",
+                "--template-link",
+                "phone=+1 000 0000",
+            ])
+            .trim()
+            .to_owned();
+        ok(app
+            .post(
+                "/Users",
+                &contact_body("eve.okta", Some("eve@acme.example"), None),
+            )
+            .await)
+        .await;
+        let title = patch_body(json!([{"op": "replace", "path": "title", "value": "CFO"}]));
+        ok(app.patch(&format!("/Users/{id}"), &title).await).await;
+        assert_eq!(
+            stored_links(&app, &id),
+            [
+                link("phone", "+1 000 0000", 0, true),
+                link("email", "eve@acme.example", 1, false)
+            ],
+            "the template's own phone is not a value the IdP removed"
+        );
+    }
+
+    async fn overwrite_off_keeps_fields_and_links(app: TestApp) {
+        app.set_policy(|p| {
+            for field in [CardField::Phone, CardField::Email] {
+                p.fields.insert(
+                    field,
+                    FieldRule {
+                        sync: true,
+                        overwrite: false,
+                    },
+                );
+            }
+        });
+        // One member with template links, one with appended ones.
+        let templated = app
+            .cli(&[
+                "member",
+                "add",
+                "--tenant",
+                "acme",
+                "--email",
+                "gil@acme.example",
+                "--template-link",
+                "email=name@acme.example",
+                "--template-link",
+                "phone=+1 000 0000",
+            ])
+            .trim()
+            .to_owned();
+        ok(app
+            .post(
+                "/Users",
+                &contact_body("gil.okta", Some("gil@acme.example"), Some("+1 555 0101")),
+            )
+            .await)
+        .await;
+        let appended = ok(app
+            .post(
+                "/Users",
+                &contact_body("hal.okta", Some("hal@acme.example"), Some("+1 555 0102")),
+            )
+            .await)
+        .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for (id, user_name, email, phone, from_template) in [
+            (
+                templated.as_str(),
+                "gil.okta",
+                "gil@acme.example",
+                "+1 555 0101",
+                true,
+            ),
+            (
+                appended.as_str(),
+                "hal.okta",
+                "hal@acme.example",
+                "+1 555 0102",
+                false,
+            ),
+        ] {
+            let path = format!("/Users/{id}");
+            ok(app.patch(&path, &remove(MOBILE)).await).await;
+            ok(app.put(&path, &contact_body(user_name, None, None)).await).await;
+            let card = app.card("acme", id);
+            assert_eq!(card.email.as_deref(), Some(email));
+            assert_eq!(card.phone.as_deref(), Some(phone));
+            assert_eq!(
+                stored_links(&app, id),
+                [
+                    link("email", email, 0, from_template),
+                    link("phone", phone, 1, from_template)
+                ]
+            );
+        }
+    }
+
+    async fn removed_emails_fall_back_to_an_email_shaped_user_name(app: TestApp) {
+        // Entra: the UPN is the userName; the work email is removed.
+        let mut body = contact_body(
+            "omar@contoso.example",
+            Some("omar.haddad@contoso.example"),
+            None,
+        );
+        body["emails"][0]["primary"] = json!(false);
+        let created = ok(app.post("/Users", &body).await).await;
+        let id = created["id"].as_str().unwrap();
+        let entra_remove = patch_body(json!([
+            {"op": "Remove", "path": "emails[type eq \"work\"]"}
+        ]));
+        ok(app.patch(&format!("/Users/{id}"), &entra_remove).await).await;
+        assert_eq!(
+            app.card("acme", id).email.as_deref(),
+            Some("omar@contoso.example")
+        );
+        assert_eq!(
+            stored_links(&app, id),
+            [link("email", "omar@contoso.example", 0, false)]
+        );
+        // The same through a template link.
+        let templated = app
+            .cli(&[
+                "member",
+                "add",
+                "--tenant",
+                "acme",
+                "--email",
+                "lina@contoso.example",
+                "--template-link",
+                "email=name@contoso.example",
+            ])
+            .trim()
+            .to_owned();
+        let mut body = contact_body(
+            "lina.upn@contoso.example",
+            Some("lina@contoso.example"),
+            None,
+        );
+        body["emails"][0]["primary"] = json!(true);
+        ok(app.post("/Users", &body).await).await;
+        ok(app
+            .put(
+                &format!("/Users/{templated}"),
+                &contact_body("lina.upn@contoso.example", None, None),
+            )
+            .await)
+        .await;
+        assert_eq!(
+            stored_links(&app, &templated),
+            [link("email", "lina.upn@contoso.example", 0, true)]
+        );
+    }
+
+    async fn orphaned_links_are_cleaned_by_the_migration_and_the_next_write(app: TestApp) {
+        let with_phone = |name: &str| contact_body(name, None, Some("+1 555 0199"));
+        let mut ids = Vec::new();
+        for name in ["ivy", "jon", "kai"] {
+            let created = ok(app.post("/Users", &with_phone(name)).await).await;
+            ids.push(created["id"].as_str().unwrap().to_owned());
+        }
+        let templated = app
+            .cli(&[
+                "member",
+                "add",
+                "--tenant",
+                "acme",
+                "--email",
+                "lou@acme.example",
+                "--template-link",
+                "phone=+1 000 0000",
+            ])
+            .trim()
+            .to_owned();
+        // Before the fix, a removed phone left the card's field empty and its
+        // link in place: make that state for ivy and jon.
+        {
+            let conn = &mut *app.pool.get().unwrap();
+            diesel::update(cards::table.filter(cards::member_id.eq_any(&ids[..2])))
+                .set(cards::phone.eq(None::<String>))
+                .execute(conn)
+                .unwrap();
+        }
+        let phone = link("phone", "+1 555 0199", 0, false);
+        for id in &ids {
+            assert_eq!(stored_links(&app, id), std::slice::from_ref(&phone));
+        }
+        // The migration's statement (it ran on the empty database at startup).
+        {
+            use diesel::connection::SimpleConnection;
+            let up = match app.backend {
+                common::Backend::Sqlite => include_str!(
+                    "../migrations/sqlite/2026-11-26-000011_orphaned_card_links/up.sql"
+                ),
+                common::Backend::Postgres => include_str!(
+                    "../migrations/postgres/2026-11-26-000011_orphaned_card_links/up.sql"
+                ),
+            };
+            app.pool.get().unwrap().batch_execute(up).unwrap();
+        }
+        assert_eq!(stored_links(&app, &ids[0]), Vec::<Value>::new());
+        assert_eq!(stored_links(&app, &ids[1]), Vec::<Value>::new());
+        assert_eq!(stored_links(&app, &ids[2]), [phone], "field set: kept");
+        assert_eq!(
+            stored_links(&app, &templated),
+            [link("phone", "+1 000 0000", 0, true)],
+            "template links are not orphans"
+        );
+
+        // An orphan the migration did not see goes on the member's next write.
+        let created = ok(app.post("/Users", &contact_body("max", None, None)).await).await;
+        let id = created["id"].as_str().unwrap();
+        {
+            let conn = &mut *app.pool.get().unwrap();
+            diesel::insert_into(card_links::table)
+                .values((
+                    card_links::member_id.eq(id),
+                    card_links::tenant_id.eq(app.acme().as_str()),
+                    card_links::kind.eq("phone"),
+                    card_links::value.eq("+1 555 0100"),
+                    card_links::position.eq(0),
+                    card_links::from_template.eq(false),
+                ))
+                .execute(conn)
+                .unwrap();
+        }
+        let title = patch_body(json!([{"op": "replace", "path": "title", "value": "CTO"}]));
+        ok(app.patch(&format!("/Users/{id}"), &title).await).await;
+        assert_eq!(stored_links(&app, id), Vec::<Value>::new());
+    }
+
+    on_both_backends!(
+        removed_values_take_appended_links_with_them,
+        removed_values_clear_template_links_in_place,
+        template_value_stays_when_the_idp_never_sent_one,
+        overwrite_off_keeps_fields_and_links,
+        removed_emails_fall_back_to_an_email_shaped_user_name,
+        orphaned_links_are_cleaned_by_the_migration_and_the_next_write,
+    );
+}

@@ -44,12 +44,20 @@ pub fn run(database_url: &str, command: MemberCommand) -> anyhow::Result<()> {
             let row = members::find_any(&tenant_id, conn, &member_id)?
                 .with_context(|| format!("no member {id} in tenant {}", tenant.name))?;
             let (card, links) = members::card(&tenant_id, conn, &member_id)?.unwrap_or_default();
-            let links: Vec<serde_json::Value> = links
+            let (shown_links, cleared_links): (Vec<_>, Vec<_>) =
+                links.iter().partition(|l| l.is_shown());
+            let shown_links: Vec<serde_json::Value> = shown_links
                 .iter()
                 .map(|l| {
                     json!({"kind": l.kind, "value": l.value, "position": l.position,
                            "fromTemplate": l.from_template})
                 })
+                .collect();
+            // Template links whose value the IdP removed: kept in place for
+            // the next value, not on the card meanwhile.
+            let cleared_links: Vec<serde_json::Value> = cleared_links
+                .iter()
+                .map(|l| json!({"kind": l.kind, "position": l.position}))
                 .collect();
             let subteams: Vec<String> = subteams::groups_of_member(&tenant_id, conn, &member_id)?
                 .into_iter()
@@ -82,7 +90,8 @@ pub fn run(database_url: &str, command: MemberCommand) -> anyhow::Result<()> {
                     "location": card.location,
                     "photoUrl": card.photo_url,
                 },
-                "links": links,
+                "links": shown_links,
+                "clearedTemplateLinks": cleared_links,
             });
             println!("{}", serde_json::to_string_pretty(&shown)?);
         }

@@ -548,9 +548,34 @@ pub fn current_card(
 #[diesel(table_name = card_links)]
 pub struct CardLinkRow {
     pub kind: String,
+    /// Empty for a template link whose value the IdP removed: it keeps its
+    /// place for the next value and is not shown on the card meanwhile.
     pub value: String,
     pub position: i32,
     pub from_template: bool,
+}
+
+impl CardLinkRow {
+    /// Whether the card shows this link (a cleared template link it does not).
+    pub fn is_shown(&self) -> bool {
+        !self.value.is_empty()
+    }
+}
+
+/// The card fields that each have a link of their own kind on the card.
+#[derive(Debug, Clone, Copy)]
+enum LinkedField {
+    Email,
+    Phone,
+}
+
+impl LinkedField {
+    fn kind(self) -> &'static str {
+        match self {
+            LinkedField::Email => "email",
+            LinkedField::Phone => "phone",
+        }
+    }
 }
 
 fn write_card(
@@ -560,10 +585,11 @@ fn write_card(
     card: &CardFields,
     now: &str,
 ) -> Result<(), StoreError> {
-    write_card_row(tenant, conn, id, card, now)?;
-    upsert_link(tenant, conn, id, "email", card.email.as_deref())?;
-    upsert_link(tenant, conn, id, "phone", card.phone.as_deref())?;
-    Ok(())
+    // Links before the card row: telling a removal apart reads the row's
+    // previous value.
+    sync_link(tenant, conn, id, LinkedField::Email, card.email.as_deref())?;
+    sync_link(tenant, conn, id, LinkedField::Phone, card.phone.as_deref())?;
+    write_card_row(tenant, conn, id, card, now)
 }
 
 fn write_card_row(
@@ -600,33 +626,63 @@ fn write_card_row(
     Ok(())
 }
 
-/// Writes into the card's existing link of that kind (e.g. one a template
-/// put there) rather than appending a duplicate; adds one if there is none.
-fn upsert_link(
+/// The field's value on the card as stored (before this write replaces it).
+fn stored_field(
     tenant: &TenantId,
     conn: &mut DbConnection,
     id: &MemberId,
-    kind: &str,
+    field: LinkedField,
+) -> Result<Option<String>, StoreError> {
+    let card = cards::table
+        .filter(cards::tenant_id.eq(tenant.as_str()))
+        .filter(cards::member_id.eq(id.as_str()));
+    let value: Option<Option<String>> = match field {
+        LinkedField::Email => card.select(cards::email).first(conn).optional()?,
+        LinkedField::Phone => card.select(cards::phone).first(conn).optional()?,
+    };
+    Ok(value.flatten())
+}
+
+/// Makes the card's link of the field's kind follow the field. A value goes
+/// into the first link of that kind (e.g. one a template put there) rather
+/// than a duplicate, or into a new link at the end. Without a value, a link
+/// the sync appended goes; a template link keeps its place, emptied, but
+/// only when the IdP removed the value: a template's own value on a field
+/// the IdP never filled stays.
+fn sync_link(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+    field: LinkedField,
     value: Option<&str>,
 ) -> Result<(), StoreError> {
-    let Some(value) = value else {
-        return Ok(());
-    };
-    let existing: Option<i64> = card_links::table
+    let kind = field.kind();
+    let existing: Option<(i64, String, bool)> = card_links::table
+        .filter(card_links::tenant_id.eq(tenant.as_str()))
         .filter(card_links::member_id.eq(id.as_str()))
         .filter(card_links::kind.eq(kind))
         .order(card_links::position.asc())
-        .select(card_links::seq)
+        .select((
+            card_links::seq,
+            card_links::value,
+            card_links::from_template,
+        ))
         .first(conn)
         .optional()?;
-    match existing {
-        Some(seq) => {
-            diesel::update(card_links::table.filter(card_links::seq.eq(seq)))
-                .set(card_links::value.eq(value))
-                .execute(conn)?;
+    let set_value = |conn: &mut DbConnection, seq: i64, value: &str| {
+        diesel::update(card_links::table.filter(card_links::seq.eq(seq)))
+            .set(card_links::value.eq(value))
+            .execute(conn)
+    };
+    match (value, existing) {
+        (Some(value), Some((seq, current, _))) => {
+            if current != value {
+                set_value(conn, seq, value)?;
+            }
         }
-        None => {
+        (Some(value), None) => {
             let last: Option<i32> = card_links::table
+                .filter(card_links::tenant_id.eq(tenant.as_str()))
                 .filter(card_links::member_id.eq(id.as_str()))
                 .select(diesel::dsl::max(card_links::position))
                 .first(conn)?;
@@ -641,11 +697,21 @@ fn upsert_link(
                 ))
                 .execute(conn)?;
         }
+        (None, None) => {}
+        (None, Some((seq, _, false))) => {
+            diesel::delete(card_links::table.filter(card_links::seq.eq(seq))).execute(conn)?;
+        }
+        (None, Some((seq, current, true))) => {
+            if !current.is_empty() && stored_field(tenant, conn, id, field)?.is_some() {
+                set_value(conn, seq, "")?;
+            }
+        }
     }
     Ok(())
 }
 
-/// The member's card and links, for the CLI and tests.
+/// The member's card and all its links in card order, for the CLI and
+/// tests; a link that is not `is_shown` is a cleared template slot.
 pub fn card(
     tenant: &TenantId,
     conn: &mut DbConnection,
