@@ -3,12 +3,13 @@
 
 use crate::scim::ScimError;
 use crate::scim::activity::{Actor, Client};
+use crate::scim::card::email_address;
 use crate::scim::ids::{MemberId, TokenId};
 use crate::scim::policy::Policy;
 use crate::scim::token;
 use crate::service;
 use crate::store::db::{DbConnection, write_transaction};
-use crate::store::members::{self, UnprovisionedMember};
+use crate::store::members::{self, MemberRow, UnprovisionedMember};
 use crate::store::tenants::{self, TenantRow};
 use crate::store::tokens::{self, TokenRow};
 
@@ -26,10 +27,27 @@ pub enum AdminError {
         "tenant {tenant:?} already has an active token labelled {label:?}: pick another --label, or revoke that one first"
     )]
     LabelTaken { tenant: String, label: String },
+    #[error(
+        "no member with the id, userName or email {0:?} in this team (`scimd member list --tenant T`)"
+    )]
+    NoSuchMember(String),
+    #[error("{reference:?} names {} members ({}): use an id", ids.len(), ids.join(", "))]
+    AmbiguousMember { reference: String, ids: Vec<String> },
+    #[error("{email:?} is already the email of member {}: one person, one member", ids.join(", "))]
+    EmailTaken { email: String, ids: Vec<String> },
+    #[error("{0}")]
+    InvalidEmail(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+
     #[error(transparent)]
     Scim(#[from] ScimError),
+}
+
+impl From<diesel::result::Error> for AdminError {
+    fn from(error: diesel::result::Error) -> Self {
+        AdminError::Store(error.into())
+    }
 }
 
 /// A usable tenant name: surrounding white space dropped, not empty.
@@ -161,14 +179,47 @@ pub fn set_policy(
 /// Makes a member the way the dashboard or an import does: outside SCIM,
 /// with an email and optional template links. A later SCIM create with the
 /// same primary email adopts it.
+/// The email must be one, and no other member of the team may have it
+/// (compared ignoring case): one person, one member.
 pub fn add_member(
     conn: &mut DbConnection,
     tenant: &TenantRow,
     member: &UnprovisionedMember<'_>,
 ) -> Result<MemberId, AdminError> {
+    let email = email_address(member.email).map_err(AdminError::InvalidEmail)?;
+    let member = UnprovisionedMember {
+        email: &email,
+        ..*member
+    };
     let id = MemberId::random();
     write_transaction(conn, |conn| {
-        members::insert_unprovisioned(&tenant.tenant_id(), conn, &id, member)
+        let ids = members::ids_with_email(&tenant.tenant_id(), conn, &email)?;
+        if !ids.is_empty() {
+            return Err(AdminError::EmailTaken {
+                email: email.clone(),
+                ids,
+            });
+        }
+        members::insert_unprovisioned(&tenant.tenant_id(), conn, &id, &member)?;
+        Ok(())
     })?;
     Ok(id)
+}
+
+/// The member a CLI argument names: its id, `userName` or email.
+pub fn find_member(
+    conn: &mut DbConnection,
+    tenant: &TenantRow,
+    reference: &str,
+) -> Result<MemberRow, AdminError> {
+    let reference = reference.trim();
+    let mut found = members::find_by_reference(&tenant.tenant_id(), conn, reference)?;
+    match found.len() {
+        0 => Err(AdminError::NoSuchMember(reference.to_owned())),
+        1 => Ok(found.remove(0)),
+        _ => Err(AdminError::AmbiguousMember {
+            reference: reference.to_owned(),
+            ids: found.into_iter().map(|row| row.id).collect(),
+        }),
+    }
 }

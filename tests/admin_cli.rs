@@ -12,6 +12,7 @@ use scimd::admin;
 use scimd::store::schema::{
     api_tokens, members, outbox, provisioning_events, subteams, tenant_policies,
 };
+use serde_json::{Value, json};
 
 /// The binary's (success, stdout, stderr).
 fn run(database_url: &str, args: &[&str]) -> (bool, String, String) {
@@ -228,6 +229,191 @@ async fn outbox_lists_retries_and_purges(app: TestApp) {
     assert_eq!(left, [ids[0], ids[2]], "only the old sent email went");
 }
 
+async fn members_are_found_listed_and_never_duplicated_by_email(app: TestApp) {
+    let url = app.database_url.clone();
+    let (ok, _, err) = run(
+        &url,
+        &[
+            "member",
+            "add",
+            "--tenant",
+            "acme",
+            "--email",
+            "not-an-email",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("is not an email address"), "{err}");
+    let dana = app.cli(&[
+        "member",
+        "add",
+        "--tenant",
+        "acme",
+        "--email",
+        "dana@acme.example",
+    ]);
+    let dana = dana.trim();
+    let (ok, _, err) = run(
+        &url,
+        &[
+            "member",
+            "add",
+            "--tenant",
+            "acme",
+            "--email",
+            " Dana@Acme.example",
+        ],
+    );
+    assert!(!ok, "one person, one member");
+    assert!(
+        err.contains(&format!("already the email of member {dana}")),
+        "{err}"
+    );
+    let ann = app.create_user("ann@acme.example").await;
+
+    // Show by id, userName or email, in any case.
+    for reference in [ann.as_str(), "ANN@acme.example"] {
+        let shown: Value =
+            serde_json::from_str(&app.cli(&["member", "show", "--tenant", "acme", reference]))
+                .unwrap();
+        assert_eq!(shown["id"], ann.as_str());
+    }
+    let shown: Value = serde_json::from_str(&app.cli(&[
+        "member",
+        "show",
+        "--tenant",
+        "acme",
+        "DANA@acme.example",
+    ]))
+    .unwrap();
+    assert_eq!(shown["id"], dana);
+    assert_eq!(shown["provisioned"], false);
+
+    // Listed a page at a time, or by email or userName.
+    let (ok, first_page, more) = run(
+        &url,
+        &["member", "list", "--tenant", "acme", "--per-page", "1"],
+    );
+    assert!(ok);
+    assert_eq!(first_page.lines().count(), 2, "{first_page}");
+    assert!(
+        first_page.lines().nth(1).unwrap().starts_with(dana),
+        "{first_page}"
+    );
+    assert!(more.contains("--page 2"), "{more}");
+    let second = app.cli(&[
+        "member",
+        "list",
+        "--tenant",
+        "acme",
+        "--per-page",
+        "1",
+        "--page",
+        "2",
+    ]);
+    assert!(second.lines().nth(1).unwrap().starts_with(&ann), "{second}");
+    let by_email = app.cli(&[
+        "member",
+        "list",
+        "--tenant",
+        "acme",
+        "--email",
+        "ANN@ACME.example",
+    ]);
+    assert_eq!(by_email.lines().count(), 2, "{by_email}");
+    assert!(
+        by_email.contains(&format!("{ann}\tann@acme.example\tann@acme.example\t")),
+        "{by_email}"
+    );
+    let by_user_name = app.cli(&[
+        "member",
+        "list",
+        "--tenant",
+        "acme",
+        "--user-name",
+        "nobody@x.example",
+    ]);
+    assert_eq!(by_user_name.lines().count(), 1, "{by_user_name}");
+
+    // A duplicate from before the rule is reported, never merged.
+    assert!(
+        app.cli(&["member", "duplicates", "--tenant", "acme"])
+            .contains("no email is shared")
+    );
+    let twin = "twin-of-dana";
+    {
+        let conn = &mut *app.pool.get().unwrap();
+        let tenant = tenant_id(&app, "acme");
+        diesel::connection::SimpleConnection::batch_execute(
+            conn,
+            &format!(
+                "INSERT INTO members (id, tenant_id, active, created_at, updated_at, version, in_team) \
+                 VALUES ('{twin}', '{tenant}', TRUE, '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', 1, TRUE); \
+                 INSERT INTO member_emails (member_id, tenant_id, value_lower) VALUES ('{twin}', '{tenant}', 'dana@acme.example');"
+            ),
+        )
+        .unwrap();
+    }
+    let duplicates = app.cli(&["member", "duplicates", "--tenant", "acme"]);
+    assert_eq!(
+        duplicates.trim(),
+        format!("dana@acme.example\t{dana} {twin}")
+    );
+    let (ok, _, err) = run(
+        &url,
+        &["member", "show", "--tenant", "acme", "dana@acme.example"],
+    );
+    assert!(!ok);
+    assert!(err.contains("names 2 members"), "{err}");
+    let shown: Value =
+        serde_json::from_str(&app.cli(&["member", "show", "--tenant", "acme", twin])).unwrap();
+    assert_eq!(shown["id"], twin, "an id is never ambiguous");
+}
+
+async fn policy_shows_every_field_rule_and_refuses_bad_contacts(app: TestApp) {
+    let shown: Value =
+        serde_json::from_str(&app.cli(&["policy", "show", "--tenant", "acme"])).unwrap();
+    let fields = shown["fields"].as_object().unwrap();
+    assert_eq!(fields.len(), 8, "{shown}");
+    assert_eq!(
+        fields["job_title"],
+        json!({"sync": true, "overwrite": true})
+    );
+    let (ok, _, err) = run(
+        &app.database_url,
+        &[
+            "policy",
+            "set",
+            "--tenant",
+            "acme",
+            "--admin-contact",
+            "it at acme",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("is not an email address"), "{err}");
+    let set: Value = serde_json::from_str(&app.cli(&[
+        "policy",
+        "set",
+        "--tenant",
+        "acme",
+        "--overwrite",
+        "phone=off",
+        "--admin-contact",
+        "it@acme.example",
+    ]))
+    .unwrap();
+    assert_eq!(
+        set["fields"]["phone"],
+        json!({"sync": true, "overwrite": false})
+    );
+    assert_eq!(
+        set["fields"]["email"],
+        json!({"sync": true, "overwrite": true})
+    );
+    assert_eq!(set["admin_contacts"], json!(["it@acme.example"]));
+}
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 /// The first migration with the uniqueness rules for tenant names and token labels.
@@ -317,4 +503,6 @@ on_both_backends!(
     tenants_are_unique_ignoring_case_renamed_and_deleted,
     token_labels_are_unique_among_active_tokens_and_revocable_by_label,
     outbox_lists_retries_and_purges,
+    members_are_found_listed_and_never_duplicated_by_email,
+    policy_shows_every_field_rule_and_refuses_bad_contacts,
 );

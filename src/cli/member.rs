@@ -1,10 +1,8 @@
 //! `scimd member`: members and their cards, and members made outside SCIM.
 
-use anyhow::Context;
 use clap::Subcommand;
 use scimd::admin;
-use scimd::scim::ids::MemberId;
-use scimd::store::members::{self, UnprovisionedMember};
+use scimd::store::members::{self, MemberFilter, UnprovisionedMember};
 use scimd::store::subteams;
 use serde_json::json;
 
@@ -16,8 +14,30 @@ pub enum MemberCommand {
     Show {
         #[arg(long)]
         tenant: String,
-        /// The member's id.
-        id: String,
+        /// The member's id, userName or email.
+        member: String,
+    },
+    /// The team's members, a page at a time, in the order they were made.
+    List {
+        #[arg(long)]
+        tenant: String,
+        /// Only members with this email (ignoring case).
+        #[arg(long, conflicts_with = "user_name")]
+        email: Option<String>,
+        /// Only the member with this userName (ignoring case).
+        #[arg(long)]
+        user_name: Option<String>,
+        /// Page number, from 1.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        page: u32,
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        per_page: u32,
+    },
+    /// Emails that more than one member has (from before duplicates were
+    /// refused): reported to merge by hand, never merged here.
+    Duplicates {
+        #[arg(long)]
+        tenant: String,
     },
     /// Add a member the way the dashboard does (outside SCIM); prints its id.
     Add {
@@ -37,12 +57,12 @@ pub fn run(database_url: &str, command: MemberCommand) -> anyhow::Result<()> {
     let pool = open(database_url)?;
     let conn = &mut *pool.get()?;
     match command {
-        MemberCommand::Show { tenant, id } => {
+        MemberCommand::Show { tenant, member } => {
             let tenant = admin::find_tenant(conn, &tenant)?;
             let tenant_id = tenant.tenant_id();
-            let member_id = MemberId::from_string(id.clone());
-            let row = members::find_any(&tenant_id, conn, &member_id)?
-                .with_context(|| format!("no member {id} in tenant {}", tenant.name))?;
+            let row = admin::find_member(conn, &tenant, &member)?;
+            let member_id = row.member_id();
+            let id = row.id.clone();
             let (card, links) = members::card(&tenant_id, conn, &member_id)?.unwrap_or_default();
             let (shown_links, cleared_links): (Vec<_>, Vec<_>) =
                 links.iter().partition(|l| l.is_shown());
@@ -112,6 +132,57 @@ pub fn run(database_url: &str, command: MemberCommand) -> anyhow::Result<()> {
                 },
             )?;
             println!("{id}");
+        }
+        MemberCommand::List {
+            tenant,
+            email,
+            user_name,
+            page,
+            per_page,
+        } => {
+            let tenant = admin::find_tenant(conn, &tenant)?;
+            let filter = match (&email, &user_name) {
+                (Some(email), _) => MemberFilter::Email(email),
+                (None, Some(user_name)) => MemberFilter::UserName(user_name),
+                (None, None) => MemberFilter::All,
+            };
+            let per_page = per_page as usize;
+            let rows = members::list_page(
+                &tenant.tenant_id(),
+                conn,
+                filter,
+                (page as usize - 1) * per_page,
+                per_page,
+            )?;
+            println!("id\tuserName\temail\tname\tin team\tprovisioned");
+            for (row, card_email) in &rows {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    row.id,
+                    row.user_name.as_deref().unwrap_or("-"),
+                    card_email.as_deref().unwrap_or("-"),
+                    row.display_name.as_deref().unwrap_or("-"),
+                    if row.in_team { "yes" } else { "no" },
+                    match (&row.scim_resource, &row.deprovisioned_at) {
+                        (None, _) => "no (made outside SCIM)".to_owned(),
+                        (Some(_), Some(at)) => format!("deleted by SCIM {at}"),
+                        (Some(_), None) => "yes".to_owned(),
+                    },
+                );
+            }
+            if rows.len() == per_page {
+                eprintln!("(more: --page {})", page + 1);
+            }
+        }
+        MemberCommand::Duplicates { tenant } => {
+            let tenant = admin::find_tenant(conn, &tenant)?;
+            let shared = members::shared_emails(&tenant.tenant_id(), conn)?;
+            if shared.is_empty() {
+                println!("no email is shared by two members of {}", tenant.name);
+            }
+            for (email, ids) in shared {
+                println!("{email}\t{}", ids.join(" "));
+            }
         }
     }
     Ok(())

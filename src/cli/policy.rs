@@ -2,7 +2,8 @@
 
 use clap::Subcommand;
 use scimd::admin;
-use scimd::scim::policy::{CardField, Deprovisioning, Policy, TeamRole, parse_user_allow};
+use scimd::scim::card::email_address;
+use scimd::scim::policy::{CardField, Deprovisioning, Policy, TeamRole};
 
 use super::{Switch, open, parse_pair};
 
@@ -52,13 +53,13 @@ pub struct PolicySetArgs {
     #[arg(long)]
     clear_group_allowlist: bool,
     /// Only users with this email as userName or primary email become members (repeatable).
-    #[arg(long = "allow-user", value_parser = parse_user_allow)]
+    #[arg(long = "allow-user", value_parser = email_address)]
     allow_users: Vec<String>,
     /// Empty the user allowlist first (every user becomes a member).
     #[arg(long)]
     clear_user_allowlist: bool,
     /// Email a digest of additions and removals to this address (repeatable).
-    #[arg(long = "admin-contact")]
+    #[arg(long = "admin-contact", value_parser = email_address)]
     admin_contacts: Vec<String>,
     /// Remove every admin contact first.
     #[arg(long)]

@@ -147,9 +147,47 @@ pub fn email_values(resource: &Value) -> Vec<String> {
     values
 }
 
+/// An email address as operators type one (allowlist entries, admin
+/// contacts, members added by hand): one `@`, something on both sides, a
+/// dot in the domain, no spaces. Trimmed.
+pub fn email_address(text: &str) -> Result<String, String> {
+    let value = text.trim();
+    let valid = value.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && !domain.is_empty()
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+    }) && !value.chars().any(char::is_whitespace);
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(format!("{text:?} is not an email address"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn email_addresses_as_operators_type_them() {
+        assert_eq!(
+            email_address(" ann@corp.example "),
+            Ok("ann@corp.example".into())
+        );
+        for bad in [
+            "ann",
+            "ann@",
+            "@corp.example",
+            "a@b@c.d",
+            "ann@corp",
+            "a b@c.d",
+        ] {
+            assert!(email_address(bad).is_err(), "{bad}");
+        }
+    }
     use serde_json::json;
 
     #[test]

@@ -87,20 +87,6 @@ pub fn find(
         .optional()?)
 }
 
-/// A member in any state (made outside SCIM, deprovisioned), for the CLI.
-pub fn find_any(
-    tenant: &TenantId,
-    conn: &mut DbConnection,
-    id: &MemberId,
-) -> Result<Option<MemberRow>, StoreError> {
-    Ok(members::table
-        .filter(members::tenant_id.eq(tenant.as_str()))
-        .filter(members::id.eq(id.as_str()))
-        .select(MemberRow::as_select())
-        .first(conn)
-        .optional()?)
-}
-
 /// Which members `lock` may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockFor {
@@ -870,4 +856,141 @@ pub fn user_names(
         .load::<(String, Option<String>)>(conn)?
         .into_iter()
         .collect())
+}
+
+/// Members of any state with this id, `userName` or email (case-insensitive),
+/// for the CLI: the id wins, then the userName, then every email match.
+pub fn find_by_reference(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    reference: &str,
+) -> Result<Vec<MemberRow>, StoreError> {
+    let of_tenant = || members::table.filter(members::tenant_id.eq(tenant.as_str()));
+    let by_id: Vec<MemberRow> = of_tenant()
+        .filter(members::id.eq(reference))
+        .select(MemberRow::as_select())
+        .load(conn)?;
+    if !by_id.is_empty() {
+        return Ok(by_id);
+    }
+    let lower = reference.to_lowercase();
+    let by_user_name: Vec<MemberRow> = of_tenant()
+        .filter(members::user_name_lower.eq(&lower))
+        .order(members::seq.asc())
+        .select(MemberRow::as_select())
+        .load(conn)?;
+    if !by_user_name.is_empty() {
+        return Ok(by_user_name);
+    }
+    let with_email: Vec<String> = member_emails::table
+        .filter(member_emails::tenant_id.eq(tenant.as_str()))
+        .filter(member_emails::value_lower.eq(&lower))
+        .select(member_emails::member_id)
+        .load(conn)?;
+    Ok(of_tenant()
+        .filter(members::id.eq_any(&with_email))
+        .order(members::seq.asc())
+        .select(MemberRow::as_select())
+        .load(conn)?)
+}
+
+/// What `member list` narrows to.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum MemberFilter<'a> {
+    #[default]
+    All,
+    /// Members with this email (case-insensitive).
+    Email(&'a str),
+    /// Members with this `userName` (case-insensitive).
+    UserName(&'a str),
+}
+
+/// One page of the tenant's members (any state) in creation order, each
+/// with its card's email.
+pub fn list_page(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    filter: MemberFilter<'_>,
+    offset: usize,
+    limit: usize,
+) -> Result<Vec<(MemberRow, Option<String>)>, StoreError> {
+    let mut query = members::table
+        .left_join(cards::table.on(cards::member_id.eq(members::id)))
+        .filter(members::tenant_id.eq(tenant.as_str()))
+        .into_boxed();
+    match filter {
+        MemberFilter::All => {}
+        MemberFilter::UserName(user_name) => {
+            query = query.filter(members::user_name_lower.eq(user_name.to_lowercase()));
+        }
+        MemberFilter::Email(email) => {
+            query = query.filter(
+                members::id.eq_any(
+                    member_emails::table
+                        .filter(member_emails::tenant_id.eq(tenant.as_str()))
+                        .filter(member_emails::value_lower.eq(email.to_lowercase()))
+                        .select(member_emails::member_id),
+                ),
+            );
+        }
+    }
+    Ok(query
+        .order(members::seq.asc())
+        .offset(i64::try_from(offset).unwrap_or(i64::MAX))
+        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+        .select((MemberRow::as_select(), cards::email.nullable()))
+        .load(conn)?)
+}
+
+/// The ids of the tenant's members (not deprovisioned) with this email.
+pub fn ids_with_email(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    email: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(member_emails::table
+        .inner_join(members::table.on(members::id.eq(member_emails::member_id)))
+        .filter(member_emails::tenant_id.eq(tenant.as_str()))
+        .filter(member_emails::value_lower.eq(email.to_lowercase()))
+        .filter(members::deprovisioned_at.is_null())
+        .select(members::id)
+        .load(conn)?)
+}
+
+/// Emails (lower-cased) that more than one member of the tenant (not
+/// deprovisioned) has, each with those members' ids.
+pub fn shared_emails(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+    let current = || {
+        member_emails::table
+            .inner_join(members::table.on(members::id.eq(member_emails::member_id)))
+            .filter(member_emails::tenant_id.eq(tenant.as_str()))
+            .filter(members::deprovisioned_at.is_null())
+    };
+    let emails: Vec<String> = current()
+        .group_by(member_emails::value_lower)
+        .having(diesel::dsl::count_star().gt(1))
+        .select(member_emails::value_lower)
+        .load(conn)?;
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for chunk in emails.chunks(500) {
+        rows.extend(
+            current()
+                .filter(member_emails::value_lower.eq_any(chunk))
+                .order((member_emails::value_lower.asc(), members::seq.asc()))
+                .select((member_emails::value_lower, members::id))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut shared: Vec<(String, Vec<String>)> = Vec::new();
+    for (email, id) in rows {
+        match shared.last_mut() {
+            Some((last, ids)) if *last == email => ids.push(id),
+            _ => shared.push((email, vec![id])),
+        }
+    }
+    Ok(shared)
 }
