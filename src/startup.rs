@@ -15,7 +15,9 @@ use crate::http::state::{AppState, Db};
 use crate::http::{self, error, metrics, request_log};
 use crate::jobs::{self, JobSettings, Jobs};
 use crate::scim::ScimError;
-use crate::store;
+use crate::store::db::Backend;
+use crate::store::writer::Writer;
+use crate::store::{self, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -42,7 +44,17 @@ impl Application {
         let pool = store::db::connect(&config.database_url, config.pool_size)?;
         let (prometheus, gauges) = metrics::build()?;
         let jobs = jobs::spawn(pool.clone(), config.jobs.clone())?;
-        let db = Db::new(pool, Arc::new(gauges));
+        let gauges = Arc::new(gauges);
+        let db = match Backend::from_url(&config.database_url) {
+            Backend::Sqlite => {
+                let url = config.database_url.clone();
+                let writer = Writer::start(Box::new(move || {
+                    store::db::open_sqlite(&url).map_err(|e| StoreError::Unavailable(e.to_string()))
+                }))?;
+                Db::sqlite(pool, gauges, &config.database_url, writer)
+            }
+            Backend::Postgres => Db::new(pool, gauges),
+        };
         let state = web::Data::new(AppState {
             auth: Authenticator::new(db.clone(), config.auth),
             db,

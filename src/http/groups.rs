@@ -73,7 +73,7 @@ pub async fn get(
     let id = SubteamId::from_string(id.into_inner());
     let group = state
         .db
-        .run(move |conn| groups::get(&auth.tenant_id, conn, &id, with_members))
+        .read(move |conn| groups::get(&auth.tenant_id, conn, &id, with_members))
         .await?;
     if none_match(&req, &group.etag()) {
         return Ok(HttpResponse::NotModified().finish());

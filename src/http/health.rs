@@ -13,7 +13,7 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ScimError> {
     state
         .db
-        .run(|conn| Ok(conn.batch_execute("SELECT 1")?))
+        .read(|conn| Ok(conn.batch_execute("SELECT 1")?))
         .await?;
     Ok(HttpResponse::Ok().content_type("text/plain").body("ready"))
 }

@@ -162,7 +162,7 @@ async fn search_kind(
             let with_groups = selection.includes(kind, "groups");
             let listed = state
                 .db
-                .run(move |conn| {
+                .read(move |conn| {
                     users::list(
                         &tenant,
                         conn,
@@ -190,7 +190,7 @@ async fn search_kind(
             let with_members = selection.includes(kind, "members");
             let listed = state
                 .db
-                .run(move |conn| {
+                .read(move |conn| {
                     groups::list(
                         &tenant,
                         conn,

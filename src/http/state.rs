@@ -1,3 +1,6 @@
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use actix_web::http::header;
@@ -10,26 +13,102 @@ use crate::scim::ScimError;
 use crate::scim::activity::{Actor, Client};
 use crate::service::Scope;
 use crate::service::policy::PolicyCache;
-use crate::store::db::{DbConnection, DbPool};
+use crate::store::db::{DbConnection, DbPool, open_sqlite};
+use crate::store::writer::Writer;
 
-/// Runs blocking diesel work off the async workers: one closure per request,
-/// holding one pooled connection.
+/// Where a request's database work runs.
+///
+/// On SQLite, reads run right on the HTTP worker thread, on a connection
+/// that thread keeps (no hop to another thread and back, prepared statements
+/// stay warm; in WAL mode a read never waits for a writer), and writes queue
+/// for the group-commit writer. On PostgreSQL, whose queries cross the
+/// network, both run on the blocking pool with a pooled connection.
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
     gauges: Arc<PoolGauges>,
+    /// SQLite: the database's URL, which keys each thread's read connection.
+    sqlite_url: Option<Arc<str>>,
+    /// SQLite: the one writer every write goes through.
+    writer: Option<Writer>,
+}
+
+thread_local! {
+    /// This thread's read connection to each SQLite database it has read.
+    static READERS: RefCell<HashMap<Arc<str>, DbConnection>> = RefCell::new(HashMap::new());
 }
 
 impl Db {
     pub fn new(pool: DbPool, gauges: Arc<PoolGauges>) -> Self {
-        Db { pool, gauges }
+        Db {
+            pool,
+            gauges,
+            sqlite_url: None,
+            writer: None,
+        }
+    }
+
+    /// A SQLite database: reads on each worker's own connection, writes
+    /// through `writer`.
+    pub fn sqlite(pool: DbPool, gauges: Arc<PoolGauges>, url: &str, writer: Writer) -> Self {
+        Db {
+            pool,
+            gauges,
+            sqlite_url: Some(Arc::from(url)),
+            writer: Some(writer),
+        }
     }
 
     pub fn pool(&self) -> &DbPool {
         &self.pool
     }
 
-    pub async fn run<T, F>(&self, work: F) -> Result<T, ScimError>
+    /// Runs read-only work (it may write nothing that must not be lost).
+    pub async fn read<T, F>(&self, work: F) -> Result<T, ScimError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ScimError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.sqlite_url {
+            Some(url) => READERS.with(|readers| {
+                let mut readers = readers.borrow_mut();
+                let conn = match readers.entry(url.clone()) {
+                    Entry::Occupied(open) => open.into_mut(),
+                    Entry::Vacant(slot) => {
+                        slot.insert(DbConnection::Sqlite(open_sqlite(url).map_err(|e| {
+                            tracing::warn!(error = %e, "cannot open a read connection");
+                            ScimError::ServiceUnavailable
+                        })?))
+                    }
+                };
+                work(conn)
+            }),
+            None => self.pooled(work).await,
+        }
+    }
+
+    /// Runs work that writes: in the writer's next batch on SQLite (answered
+    /// after its commit), on a pooled connection on PostgreSQL.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, ScimError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ScimError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => {
+                // The writer thread logs inside the request's span (its request id).
+                let span = tracing::Span::current();
+                writer
+                    .write(move |conn| span.in_scope(|| work(conn)))
+                    .await
+                    .map_err(ScimError::from)?
+            }
+            None => self.pooled(work).await,
+        }
+    }
+
+    /// On the blocking pool, with a pooled connection.
+    async fn pooled<T, F>(&self, work: F) -> Result<T, ScimError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, ScimError> + Send + 'static,
         T: Send + 'static,
@@ -84,7 +163,7 @@ impl AppState {
         let policies = self.policies.clone();
         let tenant = auth.tenant_id;
         self.db
-            .run(move |conn| {
+            .write(move |conn| {
                 let policy = policies.current(&tenant, conn)?;
                 let scope = Scope {
                     tenant: &tenant,

@@ -69,7 +69,7 @@ pub async fn get(
     let id = MemberId::from_string(id.into_inner());
     let user = state
         .db
-        .run(move |conn| users::get(&auth.tenant_id, conn, &id))
+        .read(move |conn| users::get(&auth.tenant_id, conn, &id))
         .await?;
     if none_match(&req, &user.etag()) {
         return Ok(HttpResponse::NotModified().finish());

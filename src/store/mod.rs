@@ -11,6 +11,7 @@ pub mod schema;
 pub mod subteams;
 pub mod tenants;
 pub mod tokens;
+pub mod writer;
 
 use thiserror::Error;
 

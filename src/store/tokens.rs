@@ -62,16 +62,12 @@ pub fn find_by_lookup_prefix(
         .optional()?)
 }
 
-/// Whether the token is still usable, recording that it was used.
-pub fn check_and_touch(conn: &mut DbConnection, id: &TokenId) -> Result<bool, StoreError> {
-    let updated = diesel::update(
-        api_tokens::table
-            .filter(api_tokens::id.eq(id.as_str()))
-            .filter(api_tokens::revoked_at.is_null()),
-    )
-    .set(api_tokens::last_used_at.eq(time::now()))
-    .execute(conn)?;
-    Ok(updated == 1)
+/// Records that the token was used.
+pub fn touch(conn: &mut DbConnection, id: &TokenId) -> Result<(), StoreError> {
+    diesel::update(api_tokens::table.filter(api_tokens::id.eq(id.as_str())))
+        .set(api_tokens::last_used_at.eq(time::now()))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn is_active(conn: &mut DbConnection, id: &TokenId) -> Result<bool, StoreError> {

@@ -1,0 +1,225 @@
+//! Group commit for SQLite. SQLite has one write lock per database: pooled
+//! connections racing for it sleep in its busy handler, and that makes the
+//! tail latency. Instead one thread owns the write connection. Requests
+//! queue their work for it; it takes whatever is queued (up to a batch),
+//! runs each piece in turn inside one `BEGIN IMMEDIATE` transaction, and
+//! commits the batch with one sync to disk. Each request's own
+//! `write_transaction` is a savepoint inside the batch, so a failed request
+//! rolls back only its own changes; a request is answered only after the
+//! commit that holds it.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use diesel::SqliteConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::StoreError;
+use crate::store::db::DbConnection;
+
+/// Writes taken into one transaction at most: enough that a burst of
+/// concurrent clients shares one commit, few enough that no request waits
+/// long behind the others' work.
+const MAX_BATCH: usize = 64;
+/// Requests that may wait for the writer before new ones wait to queue.
+const QUEUE_DEPTH: usize = 4096;
+
+/// One request's work, waiting for the writer.
+trait Queued: Send {
+    /// Runs the work; what it returns hands the value over once the batch's
+    /// commit outcome is known.
+    fn run(self: Box<Self>, conn: &mut DbConnection) -> Box<dyn Deliver>;
+    /// The work will not run: the request learns why.
+    fn refuse(self: Box<Self>, error: StoreError);
+}
+
+trait Deliver: Send {
+    fn deliver(self: Box<Self>, committed: Result<(), StoreError>);
+}
+
+struct Pending<F, T> {
+    work: F,
+    answer: oneshot::Sender<Result<T, StoreError>>,
+}
+
+struct Done<T> {
+    value: T,
+    answer: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<F, T> Queued for Pending<F, T>
+where
+    F: FnOnce(&mut DbConnection) -> T + Send + 'static,
+    T: Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &mut DbConnection) -> Box<dyn Deliver> {
+        let Pending { work, answer } = *self;
+        Box::new(Done {
+            value: work(conn),
+            answer,
+        })
+    }
+
+    fn refuse(self: Box<Self>, error: StoreError) {
+        let _ = self.answer.send(Err(error));
+    }
+}
+
+impl<T: Send> Deliver for Done<T> {
+    fn deliver(self: Box<Self>, committed: Result<(), StoreError>) {
+        let Done { value, answer } = *self;
+        let _ = answer.send(committed.map(|()| value));
+    }
+}
+
+/// How the writer opens (and, after a broken transaction, reopens) its connection.
+pub type Connect = Box<dyn Fn() -> Result<SqliteConnection, StoreError> + Send>;
+
+/// The handle requests queue their writes through; clones share the one
+/// writer thread, which ends once every handle is dropped and the queue is
+/// empty. (A server drains its requests before it stops, and each request
+/// waits for its commit, so nothing is left queued at shutdown.)
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Box<dyn Queued>>,
+}
+
+fn stopped() -> StoreError {
+    StoreError::Unavailable("the database writer has stopped".into())
+}
+
+impl Writer {
+    /// Opens the write connection and starts the writer thread.
+    pub fn start(connect: Connect) -> Result<Writer, StoreError> {
+        let conn = connect()?;
+        let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
+        std::thread::Builder::new()
+            .name("scimd-writer".into())
+            .spawn(move || run(conn, &connect, jobs))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
+        Ok(Writer { queue })
+    }
+
+    /// Runs `work` on the write connection inside the next batch: its value
+    /// once that batch is committed, or why it was not.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConnection) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel();
+        self.queue
+            .send(Box::new(Pending { work, answer }))
+            .await
+            .map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+}
+
+fn run(conn: SqliteConnection, connect: &Connect, mut jobs: mpsc::Receiver<Box<dyn Queued>>) {
+    let mut conn = Some(DbConnection::Sqlite(conn));
+    while let Some(first) = jobs.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if conn.is_none() {
+            conn = match connect() {
+                Ok(c) => Some(DbConnection::Sqlite(c)),
+                Err(error) => {
+                    tracing::warn!(%error, "writer: cannot reopen the database");
+                    refuse_all(batch, &error);
+                    continue;
+                }
+            };
+        }
+        if let Some(open) = conn.as_mut()
+            && !commit_batch(open, batch)
+        {
+            // A broken transaction state: start afresh on a new connection.
+            conn = None;
+        }
+    }
+}
+
+fn refuse_all(batch: Vec<Box<dyn Queued>>, error: &StoreError) {
+    for job in batch {
+        job.refuse(StoreError::Unavailable(error.to_string()));
+    }
+}
+
+fn depth(conn: &mut DbConnection) -> Option<u32> {
+    let DbConnection::Sqlite(c) = conn else {
+        return None;
+    };
+    match AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth() {
+        Ok(depth) => depth.map(std::num::NonZeroU32::get),
+        Err(_) => Some(u32::MAX),
+    }
+}
+
+/// Runs one batch; `false` when the connection is left in a state that is
+/// not worth trusting (the caller reopens it).
+fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Queued>>) -> bool {
+    let DbConnection::Sqlite(c) = conn else {
+        refuse_all(
+            batch,
+            &StoreError::Unavailable("the writer serves SQLite only".into()),
+        );
+        return false;
+    };
+    if let Err(error) = AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE") {
+        let error = StoreError::from(error);
+        tracing::warn!(%error, "writer: could not begin a batch");
+        refuse_all(batch, &error);
+        return false;
+    }
+    let mut deliveries = Vec::with_capacity(batch.len());
+    let mut jobs = batch.into_iter();
+    while let Some(job) = jobs.next() {
+        match catch_unwind(AssertUnwindSafe(|| job.run(conn))) {
+            // Work that failed rolled back its own savepoint; work that left
+            // one open is a bug that would swallow the next request's.
+            Ok(deliver) if depth(conn) == Some(1) => deliveries.push(deliver),
+            outcome => {
+                tracing::error!(
+                    panicked = outcome.is_err(),
+                    "writer: a request's work broke the batch; it is rolled back"
+                );
+                let error = StoreError::Unavailable(
+                    "the write was rolled back with its batch; retry".into(),
+                );
+                for deliver in deliveries {
+                    deliver.deliver(Err(StoreError::Unavailable(error.to_string())));
+                }
+                refuse_all(jobs.collect(), &error);
+                if let DbConnection::Sqlite(c) = conn {
+                    let _ = c.batch_execute("ROLLBACK");
+                }
+                return false;
+            }
+        }
+    }
+    let DbConnection::Sqlite(c) = conn else {
+        return false;
+    };
+    let committed = AnsiTransactionManager::commit_transaction(c).map_err(StoreError::from);
+    let healthy = match &committed {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, writes = deliveries.len(), "writer: a batch did not commit");
+            let _ = c.batch_execute("ROLLBACK");
+            false
+        }
+    };
+    for deliver in deliveries {
+        deliver.deliver(match &committed {
+            Ok(()) => Ok(()),
+            Err(error) => Err(StoreError::Unavailable(error.to_string())),
+        });
+    }
+    healthy
+}
