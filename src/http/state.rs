@@ -4,25 +4,26 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, web};
 
 use crate::http::auth::{AuthTenant, Authenticator};
-use crate::http::metrics::PoolGauges;
+use crate::http::metrics::ServerMetrics;
 use crate::http::rate_limit::RateLimiter;
 use crate::scim::ScimError;
 use crate::scim::activity::{Actor, Client};
 use crate::service::Scope;
 use crate::service::policy::PolicyCache;
 use crate::store::db::{DbConnection, DbPool};
+use crate::telemetry::Telemetry;
 
 /// Runs blocking diesel work off the async workers: one closure per request,
 /// holding one pooled connection.
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
-    gauges: Arc<PoolGauges>,
+    metrics: Arc<ServerMetrics>,
 }
 
 impl Db {
-    pub fn new(pool: DbPool, gauges: Arc<PoolGauges>) -> Self {
-        Db { pool, gauges }
+    pub fn new(pool: DbPool, metrics: Arc<ServerMetrics>) -> Self {
+        Db { pool, metrics }
     }
 
     pub fn pool(&self) -> &DbPool {
@@ -35,16 +36,15 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        let gauges = self.gauges.clone();
+        let metrics = self.metrics.clone();
         // The blocking thread logs inside the request's span (its request id).
         let span = tracing::Span::current();
         web::block(move || {
             let _entered = span.enter();
-            let mut conn = pool.get().map_err(|e| {
+            let mut conn = metrics.checkout(&pool).map_err(|e| {
                 tracing::warn!(error = %e, "database pool exhausted or unreachable");
                 ScimError::ServiceUnavailable
             })?;
-            gauges.observe(&pool.state());
             work(&mut conn)
         })
         .await
@@ -58,6 +58,8 @@ pub struct AppState {
     /// `None`: no per-tenant request limit.
     pub rate_limit: Option<RateLimiter>,
     pub policies: Arc<PolicyCache>,
+    /// The counters SCIM writes are counted in.
+    pub telemetry: Arc<Telemetry>,
 }
 
 impl AppState {
@@ -82,6 +84,7 @@ impl AppState {
             client: Client::from_user_agent(user_agent),
         };
         let policies = self.policies.clone();
+        let telemetry = self.telemetry.clone();
         let tenant = auth.tenant_id;
         self.db
             .run(move |conn| {
@@ -90,6 +93,7 @@ impl AppState {
                     tenant: &tenant,
                     policy: &policy,
                     actor: &actor,
+                    telemetry: &telemetry,
                 };
                 work(&scope, conn)
             })
