@@ -168,6 +168,7 @@ async fn main() {
         rate_limit: None,
         jobs: JobSettings::default(),
         access_log: false,
+        metrics_team_label: false,
     })
     .unwrap();
     let bench = Bench {
@@ -305,6 +306,7 @@ fn seeding_scope(tenant: &TenantId) -> Scope<'_> {
         tenant,
         policy: &DEFAULT_POLICY,
         actor: &SEEDER,
+        telemetry: &scimd::telemetry::DETACHED,
     }
 }
 

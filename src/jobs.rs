@@ -20,6 +20,7 @@ use crate::scim::time;
 use crate::store::db::{DbConnection, DbPool, write_transaction};
 use crate::store::outbox::{self, EmailRow, NewEmail};
 use crate::store::{self, policies, tenants};
+use crate::telemetry::{EmailOutcome, Telemetry};
 
 #[derive(Debug, Clone)]
 pub struct JobSettings {
@@ -95,8 +96,13 @@ pub fn check_smtp_url(url: &str) -> Result<(), String> {
         .map_err(|e| format!("{e}: {FORMS}"))
 }
 
-/// Starts the job thread. A bad SMTP URL or sender address fails here, at start.
-pub fn spawn(pool: DbPool, settings: JobSettings) -> anyhow::Result<Jobs> {
+/// Starts the job thread. A bad SMTP URL or sender address fails here, at
+/// start. Delivery attempts are counted in `telemetry`.
+pub fn spawn(
+    pool: DbPool,
+    settings: JobSettings,
+    telemetry: Arc<Telemetry>,
+) -> anyhow::Result<Jobs> {
     let mailer = match &settings.smtp_url {
         Some(url) => {
             check_smtp_url(url).map_err(|e| anyhow::anyhow!("SMTP URL: {e}"))?;
@@ -113,14 +119,20 @@ pub fn spawn(pool: DbPool, settings: JobSettings) -> anyhow::Result<Jobs> {
     let stopping = stop.clone();
     let thread = std::thread::Builder::new()
         .name("scimd-jobs".into())
-        .spawn(move || run(&pool, &settings, mailer.as_ref(), &stopping))?;
+        .spawn(move || run(&pool, &settings, mailer.as_ref(), &telemetry, &stopping))?;
     Ok(Jobs {
         stop,
         thread: Some(thread),
     })
 }
 
-fn run(pool: &DbPool, settings: &JobSettings, mailer: Option<&Mailer>, stop: &AtomicBool) {
+fn run(
+    pool: &DbPool,
+    settings: &JobSettings,
+    mailer: Option<&Mailer>,
+    telemetry: &Telemetry,
+    stop: &AtomicBool,
+) {
     let mut last_prune: Option<Instant> = None;
     while !stop.load(Ordering::Relaxed) {
         match pool.get() {
@@ -131,7 +143,7 @@ fn run(pool: &DbPool, settings: &JobSettings, mailer: Option<&Mailer>, stop: &At
                 }
                 queue_digests(&mut conn);
                 if let Some(mailer) = mailer {
-                    deliver_due(&mut conn, mailer, settings);
+                    deliver_due(&mut conn, mailer, settings, telemetry);
                 }
             }
             Err(error) => tracing::warn!(%error, "jobs: no database connection"),
@@ -255,7 +267,12 @@ fn backoff(base: Duration, attempts: i32) -> Duration {
         .min(Duration::from_secs(3600))
 }
 
-fn deliver_due(conn: &mut DbConnection, mailer: &Mailer, settings: &JobSettings) {
+fn deliver_due(
+    conn: &mut DbConnection,
+    mailer: &Mailer,
+    settings: &JobSettings,
+    telemetry: &Telemetry,
+) {
     let now = time::now();
     let due = match outbox::due(conn, &now, 50) {
         Ok(due) => due,
@@ -281,12 +298,25 @@ fn deliver_due(conn: &mut DbConnection, mailer: &Mailer, settings: &JobSettings)
         }
         let attempts = email.attempts + 1;
         let outcome = send(mailer, &email);
+        let retry_at = match &outcome {
+            Err(Failure::Transient(_)) if attempts < settings.max_attempts => {
+                Some(at_offset(backoff(settings.retry_base, attempts)))
+            }
+            _ => None,
+        };
+        // Counted before it is recorded, so a scrape that sees the outbox
+        // row sent or given up also sees the attempt.
+        telemetry.email_send(
+            &email.kind,
+            match (&outcome, &retry_at) {
+                (Ok(()), _) => EmailOutcome::Sent,
+                (Err(_), Some(_)) => EmailOutcome::Retrying,
+                (Err(_), None) => EmailOutcome::GivenUp,
+            },
+        );
         let recorded = match &outcome {
             Ok(()) => outbox::mark_sent(conn, email.seq),
-            Err(Failure::Permanent(error)) => outbox::mark_failed(conn, email.seq, error, None),
-            Err(Failure::Transient(error)) => {
-                let retry_at = (attempts < settings.max_attempts)
-                    .then(|| at_offset(backoff(settings.retry_base, attempts)));
+            Err(Failure::Permanent(error) | Failure::Transient(error)) => {
                 outbox::mark_failed(conn, email.seq, error, retry_at.as_deref())
             }
         };

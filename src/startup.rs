@@ -18,6 +18,7 @@ use crate::scim::ScimError;
 use crate::store::db::Backend;
 use crate::store::writer::Writer;
 use crate::store::{self, StoreError};
+use crate::telemetry::Telemetry;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -31,6 +32,8 @@ pub struct ServerConfig {
     pub jobs: JobSettings,
     /// One log line per request (route, status, duration, client, team).
     pub access_log: bool,
+    /// Provisioning metrics per team too (fine for a few teams, not thousands).
+    pub metrics_team_label: bool,
 }
 
 pub struct Application {
@@ -42,25 +45,28 @@ pub struct Application {
 impl Application {
     pub fn build(config: &ServerConfig) -> anyhow::Result<Application> {
         let pool = store::db::connect(&config.database_url, config.pool_size)?;
-        let (prometheus, gauges) = metrics::build()?;
-        let jobs = jobs::spawn(pool.clone(), config.jobs.clone())?;
-        let gauges = Arc::new(gauges);
+        let telemetry = Arc::new(Telemetry::new(config.metrics_team_label)?);
+        let (prometheus, server_metrics) = metrics::build(&telemetry)?;
+        let jobs = jobs::spawn(pool.clone(), config.jobs.clone(), telemetry.clone())?;
         let db = match Backend::from_url(&config.database_url) {
             Backend::Sqlite => {
                 let url = config.database_url.clone();
                 let writer = Writer::start(Box::new(move || {
                     store::db::open_sqlite(&url).map_err(|e| StoreError::Unavailable(e.to_string()))
                 }))?;
-                Db::sqlite(pool, gauges, &config.database_url, writer)
+                Db::sqlite(pool, server_metrics.clone(), &config.database_url, writer)
             }
-            Backend::Postgres => Db::new(pool, gauges),
+            Backend::Postgres => Db::new(pool, server_metrics.clone()),
         };
         let state = web::Data::new(AppState {
             auth: Authenticator::new(db.clone(), config.auth),
             db,
             rate_limit: config.rate_limit.map(RateLimiter::new),
             policies: Arc::default(),
+            telemetry,
         });
+        let in_flight = server_metrics.in_flight();
+        let server_metrics = web::Data::from(server_metrics);
         let listener = TcpListener::bind(&config.bind)
             .with_context(|| format!("--bind {}: cannot listen there", config.bind))?;
         let port = listener.local_addr()?.port();
@@ -69,10 +75,12 @@ impl Application {
             App::new()
                 .wrap(prometheus.clone())
                 // Outermost: every answer, even a middleware's error, gets its id.
-                .wrap(from_fn(move |req, next| {
-                    request_log::handle(req, next, access_log)
+                .wrap(from_fn({
+                    let in_flight = in_flight.clone();
+                    move |req, next| request_log::handle(req, next, access_log, in_flight.clone())
                 }))
                 .app_data(state.clone())
+                .app_data(server_metrics.clone())
                 .app_data(web::PayloadConfig::new(REQUEST_BODY_MAX_BYTES))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     ScimError::BadRequest(format!("malformed query string: {err}")).into()

@@ -55,6 +55,32 @@ fn closed_port() -> u16 {
 /// In a folder without `scimd.db`, `tenant list` used to make an empty
 /// database and print nothing. Only `serve`, `migrate` and `tenant create`
 /// may start a database.
+/// `scimd --version` names the database schema the binary migrates to, the
+/// newest embedded migration, as `/metrics` does in `scimd_build_info`.
+#[test]
+fn the_version_names_the_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = format!(
+        "scimd {} (database schema {})",
+        env!("CARGO_PKG_VERSION"),
+        scimd::store::db::schema_version()
+    );
+    for flag in ["--version", "-V"] {
+        let output = scimd(dir.path(), &[flag]);
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(String::from_utf8(output.stdout).unwrap().trim(), expected);
+    }
+    // The newest migration folder, in diesel's form (`2026-11-26-000011_x` → `20261126000011`).
+    let newest = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .max()
+        .unwrap();
+    let version: String = newest.split('_').next().unwrap().replace('-', "");
+    assert_eq!(scimd::store::db::schema_version(), version);
+    assert_empty(dir.path());
+}
+
 #[test]
 fn commands_other_than_serve_migrate_and_tenant_create_refuse_to_create_a_database() {
     let dir = tempfile::tempdir().unwrap();

@@ -904,6 +904,7 @@ async fn old_activity_is_pruned(app: TestApp) {
             poll: Duration::from_millis(50),
             ..JobSettings::default()
         },
+        std::sync::Arc::new(scimd::telemetry::Telemetry::new(false).unwrap()),
     )
     .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -465,6 +465,40 @@ async fn a_metrics_scrape_logs_no_error() {
     }
 }
 
+/// `SCIMD_METRICS_TEAM_LABEL` (as a unit would set it) reaches the
+/// provisioning counters: they name the team by id.
+#[tokio::test]
+async fn the_metrics_team_label_is_set_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[], &[("SCIMD_METRICS_TEAM_LABEL", "true")]).await;
+    let token = read_token(dir.path());
+    let client = reqwest::Client::new();
+    let answer = client
+        .post(server.url(&format!("{SCIM}/Users")))
+        .bearer_auth(&token)
+        .header("content-type", "application/scim+json")
+        .body(common::user_body("ann@example.com").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    let body = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    server.stop();
+    let team = default_tenant_id(dir.path());
+    let series = format!(
+        "scimd_provisioning_operations_total{{operation=\"create\",outcome=\"success\",\
+         resource_type=\"User\",team=\"{team}\"}} 1"
+    );
+    assert!(body.lines().any(|line| line == series), "{series}: {body}");
+}
+
 fn request_id_of(response: &reqwest::Response) -> String {
     response.headers()["x-request-id"]
         .to_str()

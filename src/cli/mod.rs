@@ -11,7 +11,9 @@ mod subteam;
 mod tenant;
 mod token;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use std::sync::OnceLock;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use scimd::store::StoreError;
 use scimd::store::db::{self, DbPool};
 
@@ -53,10 +55,26 @@ enum Command {
     Outbox(outbox::OutboxCommand),
 }
 
+/// `scimd --version`: the binary's version and the database schema it
+/// migrates to (the newest embedded migration), e.g. to check an upgrade.
+fn version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| {
+        format!(
+            "{} (database schema {})",
+            env!("CARGO_PKG_VERSION"),
+            db::schema_version()
+        )
+    })
+}
+
 /// Parses the command line and runs the command. A failure is one line on
 /// stderr (the error and its causes, `: `-separated) and exit status 1.
 pub fn run() -> anyhow::Result<()> {
-    if let Err(error) = dispatch(Cli::parse()) {
+    // The schema version is known at run time only, so not in the derive.
+    let command = Cli::command().version(version()).long_version(version());
+    let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|error| error.exit());
+    if let Err(error) = dispatch(cli) {
         eprintln!("error: {error:#}");
         std::process::exit(1);
     }

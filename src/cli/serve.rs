@@ -56,6 +56,10 @@ pub struct ServeArgs {
         default_value = "scimd <noreply@localhost>"
     )]
     mail_from: String,
+    /// Label the provisioning metrics with the team id too: one series per
+    /// team, for deployments with a few teams.
+    #[arg(long, env = "SCIMD_METRICS_TEAM_LABEL", value_parser = BoolishValueParser::new())]
+    metrics_team_label: bool,
     /// Days the activity log is kept.
     #[arg(long, env = "SCIMD_ACTIVITY_RETENTION_DAYS", default_value_t = 90)]
     activity_retention_days: u64,
@@ -141,6 +145,7 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             ..JobSettings::default()
         },
         access_log: args.access_log,
+        metrics_team_label: args.metrics_team_label,
     };
     if config.jobs.smtp_url.is_none() {
         tracing::warn!(

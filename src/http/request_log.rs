@@ -11,6 +11,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpRequest};
+use prometheus::IntGauge;
 use tracing::Instrument;
 
 use crate::scim::ScimError;
@@ -68,12 +69,32 @@ pub fn set_team(req: &HttpRequest, tenant: &TenantId) {
     extensions.insert(Team(tenant.clone()));
 }
 
-/// The middleware, wrapped outermost so that every answer has an id.
+/// Counts a request in flight until dropped: also when the client goes
+/// away and the request's future is dropped unfinished.
+struct InFlight(IntGauge);
+
+impl InFlight {
+    fn enter(gauge: IntGauge) -> InFlight {
+        gauge.inc();
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// The middleware, wrapped outermost so that every answer has an id and
+/// every request is counted in flight.
 pub async fn handle<B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
     access_log: bool,
+    in_flight: IntGauge,
 ) -> Result<ServiceResponse<B>, Error> {
+    let _in_flight = InFlight::enter(in_flight);
     let started = Instant::now();
     let id = RequestId::from_client(
         req.headers()

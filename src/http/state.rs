@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, web};
 
 use crate::http::auth::{AuthTenant, Authenticator};
-use crate::http::metrics::PoolGauges;
+use crate::http::metrics::ServerMetrics;
 use crate::http::rate_limit::RateLimiter;
 use crate::scim::ScimError;
 use crate::scim::activity::{Actor, Client};
@@ -15,6 +15,7 @@ use crate::service::Scope;
 use crate::service::policy::PolicyCache;
 use crate::store::db::{DbConnection, DbPool, open_sqlite};
 use crate::store::writer::Writer;
+use crate::telemetry::Telemetry;
 
 /// Where a request's database work runs.
 ///
@@ -26,7 +27,7 @@ use crate::store::writer::Writer;
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
-    gauges: Arc<PoolGauges>,
+    metrics: Arc<ServerMetrics>,
     /// SQLite: the database's URL, which keys each thread's read connection.
     sqlite_url: Option<Arc<str>>,
     /// SQLite: the one writer every write goes through.
@@ -39,10 +40,10 @@ thread_local! {
 }
 
 impl Db {
-    pub fn new(pool: DbPool, gauges: Arc<PoolGauges>) -> Self {
+    pub fn new(pool: DbPool, metrics: Arc<ServerMetrics>) -> Self {
         Db {
             pool,
-            gauges,
+            metrics,
             sqlite_url: None,
             writer: None,
         }
@@ -50,10 +51,10 @@ impl Db {
 
     /// A SQLite database: reads on each worker's own connection, writes
     /// through `writer`.
-    pub fn sqlite(pool: DbPool, gauges: Arc<PoolGauges>, url: &str, writer: Writer) -> Self {
+    pub fn sqlite(pool: DbPool, metrics: Arc<ServerMetrics>, url: &str, writer: Writer) -> Self {
         Db {
             pool,
-            gauges,
+            metrics,
             sqlite_url: Some(Arc::from(url)),
             writer: Some(writer),
         }
@@ -114,16 +115,15 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        let gauges = self.gauges.clone();
+        let metrics = self.metrics.clone();
         // The blocking thread logs inside the request's span (its request id).
         let span = tracing::Span::current();
         web::block(move || {
             let _entered = span.enter();
-            let mut conn = pool.get().map_err(|e| {
+            let mut conn = metrics.checkout(&pool).map_err(|e| {
                 tracing::warn!(error = %e, "database pool exhausted or unreachable");
                 ScimError::ServiceUnavailable
             })?;
-            gauges.observe(&pool.state());
             work(&mut conn)
         })
         .await
@@ -137,6 +137,8 @@ pub struct AppState {
     /// `None`: no per-tenant request limit.
     pub rate_limit: Option<RateLimiter>,
     pub policies: Arc<PolicyCache>,
+    /// The counters SCIM writes are counted in.
+    pub telemetry: Arc<Telemetry>,
 }
 
 impl AppState {
@@ -161,6 +163,7 @@ impl AppState {
             client: Client::from_user_agent(user_agent),
         };
         let policies = self.policies.clone();
+        let telemetry = self.telemetry.clone();
         let tenant = auth.tenant_id;
         self.db
             .write(move |conn| {
@@ -169,6 +172,7 @@ impl AppState {
                     tenant: &tenant,
                     policy: &policy,
                     actor: &actor,
+                    telemetry: &telemetry,
                 };
                 work(&scope, conn)
             })

@@ -17,12 +17,15 @@ use crate::scim::policy::Policy;
 use crate::scim::schema::ResourceKind;
 use crate::store::activity;
 use crate::store::db::DbConnection;
+use crate::telemetry::Telemetry;
 
-/// What a SCIM write acts under: the tenant, its policy, and who is writing.
+/// What a SCIM write acts under: the tenant, its policy, who is writing, and
+/// the server's counters the write is counted in.
 pub struct Scope<'a> {
     pub tenant: &'a TenantId,
     pub policy: &'a Policy,
     pub actor: &'a Actor,
+    pub telemetry: &'a Telemetry,
 }
 
 /// A write about to run, described for the log should it fail.
@@ -36,7 +39,8 @@ pub struct Attempt<'a> {
 /// Runs one SCIM write. A write that succeeds has logged itself inside its
 /// own transaction (`record`), so the log holds exactly what committed; one
 /// that fails is logged here, after its rollback, with the error it ended
-/// with. Failing to log a failure only warns.
+/// with. Failing to log a failure only warns. The write is counted in the
+/// provisioning metrics here and in `record`, so they agree with the log.
 pub fn logged<T>(
     scope: &Scope<'_>,
     conn: &mut DbConnection,
@@ -60,6 +64,13 @@ pub fn logged<T>(
         if let Err(log_error) = activity::record(scope.tenant, conn, &event) {
             tracing::warn!(error = %log_error, "could not log a failed SCIM write");
         }
+        scope.telemetry.provisioning(
+            scope.tenant.as_str(),
+            event.resource_type,
+            event.operation.as_str(),
+            event.status,
+            event.scim_type,
+        );
     }
     outcome
 }
@@ -83,7 +94,17 @@ pub fn record(
         scim_type: None,
         detail: change.detail.as_deref(),
     };
-    Ok(activity::record(scope.tenant, conn, &event)?)
+    activity::record(scope.tenant, conn, &event)?;
+    // Counted once logged. Should the commit then fail (rare), the count
+    // stays while the entry rolls back; `logged` logs and counts the failure.
+    scope.telemetry.provisioning(
+        scope.tenant.as_str(),
+        event.resource_type,
+        event.operation.as_str(),
+        status,
+        None,
+    );
+    Ok(())
 }
 
 /// Server-owned attributes stored beside the client's resource.

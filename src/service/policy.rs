@@ -10,6 +10,7 @@ use crate::scim::policy::Policy;
 use crate::service::{Scope, users};
 use crate::store::db::{DbConnection, write_transaction};
 use crate::store::{activity, policies, subteams};
+use crate::telemetry;
 
 /// The policy as stored, or the default for a tenant that never set one.
 pub fn load(tenant: &TenantId, conn: &mut DbConnection) -> Result<(Policy, i64), ScimError> {
@@ -54,6 +55,8 @@ pub fn store(
                 tenant,
                 policy,
                 actor,
+                // Policies change outside the server (the CLI): no metrics.
+                telemetry: &telemetry::DETACHED,
             };
             users::sort_users_again(&scope, conn, &previous)?;
         }

@@ -5,8 +5,11 @@
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::migration::{Migration, MigrationSource};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel::sqlite::Sqlite;
 use diesel::{ConnectionError, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -238,6 +241,29 @@ pub fn migrate(conn: &mut DbConnection) -> Result<(), StoreError> {
     result.map_err(|e| StoreError::Migration(e.to_string()))
 }
 
+/// The newest migration's version in one backend's embedded set.
+fn newest_version<DB: diesel::backend::Backend>(
+    migrations: &dyn MigrationSource<DB>,
+) -> Option<String> {
+    migrations
+        .migrations()
+        .ok()?
+        .iter()
+        .map(|migration| migration.name().version().to_string())
+        .max()
+}
+
+/// The schema this binary brings a database to: the newest embedded
+/// migration's version (both backends' sets end at the same one), as
+/// diesel records it in `__diesel_schema_migrations`.
+pub fn schema_version() -> String {
+    let newest = newest_version::<Sqlite>(&SQLITE_MIGRATIONS)
+        .into_iter()
+        .chain(newest_version::<Pg>(&POSTGRES_MIGRATIONS))
+        .max();
+    newest.unwrap_or_else(|| "none".to_owned())
+}
+
 /// The notes migrations left for the operator (e.g. duplicates renamed by
 /// an upgrade), removed as they are read so each is shown once.
 pub fn take_upgrade_notices(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
@@ -313,7 +339,24 @@ pub type PoolError = r2d2::PoolError;
 
 #[cfg(test)]
 mod tests {
-    use super::{Backend, check_url, describe, sqlite_file};
+    use super::{
+        Backend, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, check_url, describe, newest_version,
+        schema_version, sqlite_file,
+    };
+    use diesel::pg::Pg;
+    use diesel::sqlite::Sqlite;
+
+    #[test]
+    fn both_backends_end_at_the_schema_version() {
+        let version = schema_version();
+        assert_eq!(version.len(), 14, "{version}");
+        assert!(version.bytes().all(|b| b.is_ascii_digit()), "{version}");
+        assert_eq!(
+            newest_version::<Sqlite>(&SQLITE_MIGRATIONS),
+            Some(version.clone())
+        );
+        assert_eq!(newest_version::<Pg>(&POSTGRES_MIGRATIONS), Some(version));
+    }
 
     #[test]
     fn only_sqlite_and_postgres_urls_are_taken() {

@@ -204,6 +204,35 @@ pub fn retry(tenant: &TenantId, conn: &mut DbConnection, seq: i64) -> Result<boo
     Ok(updated == 1)
 }
 
+/// How many emails of every team are in each state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Depth {
+    pub queued: i64,
+    pub sent: i64,
+    /// Given up on after their last attempt.
+    pub failed: i64,
+}
+
+/// The outbox's depth across teams, in one query (for `/metrics`, like
+/// `due` a server-wide read). A row is never both sent and given up:
+/// delivery claims only rows that are neither, and `retry` clears
+/// `failed_at` before the next attempt.
+pub fn depth(conn: &mut DbConnection) -> Result<Depth, StoreError> {
+    use diesel::dsl::{count, count_star};
+    let (total, sent, failed): (i64, i64, i64) = outbox::table
+        .select((
+            count_star(),
+            count(outbox::sent_at),
+            count(outbox::failed_at),
+        ))
+        .get_result(conn)?;
+    Ok(Depth {
+        queued: total - sent - failed,
+        sent,
+        failed,
+    })
+}
+
 /// Which finished emails `purge` removes.
 #[derive(Debug, Clone, Copy)]
 pub enum Finished {

@@ -111,6 +111,7 @@ pub struct TestOptions {
     pub auth: AuthSettings,
     pub rate_limit: Option<u32>,
     pub jobs: JobSettings,
+    pub metrics_team_label: bool,
 }
 
 impl Default for TestOptions {
@@ -125,6 +126,7 @@ impl Default for TestOptions {
                 poll: Duration::from_millis(100),
                 ..JobSettings::default()
             },
+            metrics_team_label: false,
         }
     }
 }
@@ -145,6 +147,7 @@ impl TestApp {
             rate_limit: options.rate_limit,
             jobs: options.jobs,
             access_log: false,
+            metrics_team_label: options.metrics_team_label,
         };
         let app = Application::build(&config).expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -338,6 +341,7 @@ impl TestApp {
             tenant: &tenant,
             policy: &policy,
             actor: &actor,
+            telemetry: &scimd::telemetry::DETACHED,
         };
         bodies
             .into_iter()
