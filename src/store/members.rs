@@ -75,13 +75,37 @@ fn visible(tenant: &TenantId) -> members::BoxedQuery<'_, Db> {
         .into_boxed()
 }
 
+/// `visible` as a query of fixed shape: its SQL text never changes, so each
+/// connection prepares it once (diesel caches no boxed query).
+#[diesel::dsl::auto_type]
+fn visible_fixed<'a>(tenant: &'a str) -> _ {
+    members::table
+        .filter(members::tenant_id.eq(tenant))
+        .filter(members::deprovisioned_at.is_null())
+        .filter(members::scim_resource.is_not_null())
+}
+
 pub fn find(
     tenant: &TenantId,
     conn: &mut DbConnection,
     id: &MemberId,
 ) -> Result<Option<MemberRow>, StoreError> {
-    Ok(visible(tenant)
+    Ok(visible_fixed(tenant.as_str())
         .filter(members::id.eq(id.as_str()))
+        .select(MemberRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The visible member with this `userName` (ignoring case): the lookup
+/// every IdP makes before it creates a user, on a statement prepared once.
+pub fn find_by_user_name(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    user_name_lower: &str,
+) -> Result<Option<MemberRow>, StoreError> {
+    Ok(visible_fixed(tenant.as_str())
+        .filter(members::user_name_lower.eq(user_name_lower))
         .select(MemberRow::as_select())
         .first(conn)
         .optional()?)

@@ -437,8 +437,21 @@ pub fn groups_of_member(
     conn: &mut DbConnection,
     member: &MemberId,
 ) -> Result<Vec<GroupRef>, StoreError> {
-    let mut by_member = groups_of_members(tenant, conn, &[member.to_string()])?;
-    Ok(by_member.remove(member.as_str()).unwrap_or_default())
+    // One member: an equality, not an IN list, so the statement is prepared once.
+    Ok(subteam_members::table
+        .inner_join(subteams::table.on(subteams::id.eq(subteam_members::subteam_id)))
+        .filter(subteam_members::tenant_id.eq(tenant.as_str()))
+        .filter(subteam_members::member_id.eq(member.as_str()))
+        .order(subteams::seq.asc())
+        .select((subteams::id, subteams::display_name, subteams::is_subteam))
+        .load::<(String, String, bool)>(conn)?
+        .into_iter()
+        .map(|(id, display_name, is_subteam)| GroupRef {
+            id,
+            display_name,
+            is_subteam,
+        })
+        .collect())
 }
 
 /// Subteams of each of `member_ids`, in one query per chunk.
