@@ -109,6 +109,12 @@ struct Created {
 }
 
 #[derive(Deserialize)]
+struct Members {
+    #[serde(default)]
+    members: Vec<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
 struct Page {
     #[serde(rename = "totalResults")]
     total_results: u64,
@@ -426,10 +432,11 @@ pub async fn groups(run: &mut Run, ids: &Arc<Vec<String>>) {
         return;
     };
 
-    // Both groups answer in the same shape (without members), so the
-    // comparison measures the membership change itself.
-    let big_path = format!("/Groups/{big}?excludedAttributes=members");
-    let small_path = format!("/Groups/{small}?excludedAttributes=members");
+    // As Entra sends them: no query parameters. (SCIMMY applies
+    // `excludedAttributes=members` to the group it patches and so would drop
+    // every other member.)
+    let big_path = format!("/Groups/{big}");
+    let small_path = format!("/Groups/{small}");
 
     let batches = Series::default();
     let started = Instant::now();
@@ -445,6 +452,19 @@ pub async fn groups(run: &mut Run, ids: &Arc<Vec<String>>) {
         }
     }
     let elapsed = started.elapsed();
+    let reply = api
+        .get(&format!("{big_path}?attributes=members"), &[200])
+        .await;
+    if reply.ok
+        && let Some(group) = reply.json::<Members>(&api, "GET /Groups/{id}")
+        && group.members.len() != ids.len()
+    {
+        api.fail(format!(
+            "the group built from {} users has {} members",
+            ids.len(),
+            group.members.len()
+        ));
+    }
     run.add(
         Figure::rate(
             "groups.batch",
