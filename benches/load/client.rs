@@ -49,6 +49,10 @@ impl Api {
     pub fn new(base: String, token: &str, concurrency: usize) -> Api {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(concurrency.max(1))
+            // Below the servers' keep-alive timeouts (5 s for actix and
+            // node), so a connection idle while one client builds a group
+            // is not reused just as the server closes it.
+            .pool_idle_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(300))
             .build()
             .expect("an HTTP client");
