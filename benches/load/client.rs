@@ -18,7 +18,9 @@ pub struct Api {
     pub base: String,
     authorization: String,
     failures: AtomicU64,
-    examples: Mutex<Vec<String>>,
+    /// Kinds of failure (e.g. `PATCH /Groups → 500`), each with its count
+    /// and first example.
+    kinds: Mutex<Vec<(String, u64, String)>>,
 }
 
 pub struct Reply {
@@ -42,9 +44,6 @@ impl Reply {
     }
 }
 
-/// Examples of failures kept for the report; the rest are only counted.
-const EXAMPLES: usize = 5;
-
 impl Api {
     pub fn new(base: String, token: &str, concurrency: usize) -> Api {
         let http = reqwest::Client::builder()
@@ -61,7 +60,7 @@ impl Api {
             base,
             authorization: format!("Bearer {token}"),
             failures: AtomicU64::new(0),
-            examples: Mutex::new(Vec::new()),
+            kinds: Mutex::new(Vec::new()),
         }
     }
 
@@ -103,7 +102,10 @@ impl Api {
                 let ok = expect.contains(&status);
                 if !ok {
                     let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-                    self.fail(format!("{method} {path}: {status} {text}"));
+                    self.fail_as(
+                        format!("{method} {} → {status}", resource(path)),
+                        format!("{method} {path}: {status} {text}"),
+                    );
                 }
                 Reply {
                     status,
@@ -113,7 +115,17 @@ impl Api {
                 }
             }
             Err(error) => {
-                self.fail(format!("{method} {path}: {error}"));
+                // The causes say what happened (refused, reset, timed out).
+                let mut cause = error.to_string();
+                let mut source = std::error::Error::source(&error);
+                while let Some(inner) = source {
+                    cause = format!("{cause}: {inner}");
+                    source = inner.source();
+                }
+                self.fail_as(
+                    format!("{method} {} → no answer", resource(path)),
+                    format!("{method} {path}: {cause}"),
+                );
                 Reply {
                     status: 0,
                     body: Vec::new(),
@@ -150,13 +162,16 @@ impl Api {
 
     /// Records an answer that was wrong in a way the status did not show.
     pub fn fail(&self, what: String) {
+        let kind = what.split(':').next().unwrap_or_default().to_owned();
+        self.fail_as(kind, what);
+    }
+
+    fn fail_as(&self, kind: String, example: String) {
         self.failures.fetch_add(1, Ordering::Relaxed);
-        let mut examples = self
-            .examples
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if examples.len() < EXAMPLES {
-            examples.push(what);
+        let mut kinds = self.kinds.lock().unwrap_or_else(|p| p.into_inner());
+        match kinds.iter_mut().find(|(known, _, _)| *known == kind) {
+            Some((_, count, _)) => *count += 1,
+            None => kinds.push((kind, 1, example)),
         }
     }
 
@@ -164,11 +179,23 @@ impl Api {
         self.failures.load(Ordering::Relaxed)
     }
 
-    pub fn failure_examples(&self) -> Vec<String> {
-        self.examples
+    /// Each kind of failure with its count and first example.
+    pub fn failure_kinds(&self) -> Vec<String> {
+        self.kinds
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(kind, count, example)| format!("{kind} ×{count} (first: {example})"))
+            .collect()
+    }
+}
+
+/// The resource type a path names, e.g. `/Groups` for `/Groups/42?x=y`.
+fn resource(path: &str) -> &str {
+    let path = path.split('?').next().unwrap_or(path);
+    match path.get(1..).and_then(|rest| rest.find('/')) {
+        Some(end) if !path.starts_with("http") => &path[..end + 1],
+        _ => path,
     }
 }
 

@@ -109,7 +109,7 @@ fn main() -> ExitCode {
                 figures: Vec::new(),
                 notes: vec![format!("not run: {error:#}")],
                 failures: 0,
-                failure_examples: Vec::new(),
+                failure_kinds: Vec::new(),
                 log: None,
             }
         }));
@@ -229,7 +229,7 @@ async fn measure(args: &Args, mut server: Server) -> anyhow::Result<ServerReport
         is_scimd: server.is_scimd,
         ran: true,
         failures: run.api.failures(),
-        failure_examples: run.api.failure_examples(),
+        failure_kinds: run.api.failure_kinds(),
         figures: run.figures,
         notes: run.notes,
         log: Some(server.log.display().to_string()),

@@ -18,7 +18,8 @@ pub struct ServerReport {
     pub notes: Vec<String>,
     /// Requests answered with an unexpected status, or wrongly.
     pub failures: u64,
-    pub failure_examples: Vec<String>,
+    /// Each kind of failure with its count and first example.
+    pub failure_kinds: Vec<String>,
     pub log: Option<String>,
 }
 
@@ -227,10 +228,10 @@ pub fn markdown(meta: &Meta, reports: &[ServerReport], ratios: &[Ratio]) -> Stri
         if report.failures > 0 {
             let _ = writeln!(
                 out,
-                "\n- {}: **{} unexpected answers**, e.g. {}",
+                "\n- {}: **{} unexpected answers**: {}",
                 report.name,
                 report.failures,
-                report.failure_examples.join(" · ")
+                report.failure_kinds.join("; ")
             );
         }
     }
