@@ -1,5 +1,6 @@
 //! The workloads, each as an IdP would send it, identical for every server.
 
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,9 @@ const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const BATCH: usize = 100;
 /// Users per page when listing.
 const PAGE: usize = 100;
+
+/// One request of a timed scenario, answered.
+type Request = Pin<Box<dyn Future<Output = Reply> + Send>>;
 
 /// What the scenarios share for one server.
 pub struct Run {
@@ -48,10 +52,7 @@ impl Run {
     /// request per job, reported as a rate with its latencies.
     async fn timed<F>(&mut self, key: &str, label: &str, job: F)
     where
-        F: Fn(Arc<Api>, u64) -> std::pin::Pin<Box<dyn Future<Output = Reply> + Send>>
-            + Send
-            + Sync
-            + 'static,
+        F: Fn(Arc<Api>, u64) -> Request + Send + Sync + 'static,
     {
         let series = Series::default();
         let api = Arc::clone(&self.api);
@@ -66,7 +67,7 @@ impl Run {
     }
 }
 
-pub fn user_name(i: usize) -> String {
+fn user_name(i: usize) -> String {
     format!("user{i:06}@example.com")
 }
 

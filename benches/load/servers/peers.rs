@@ -37,7 +37,7 @@ pub fn start_scim2_server(logs: &Path) -> anyhow::Result<Server> {
     let dir = install_dir("scim2-server")?;
     let venv = dir.join("venv");
     let stamp = dir.join("installed.txt");
-    if !installed(&stamp, &pins) {
+    if !installed(&stamp, &pins) || !venv.join("bin/scim2-server").is_file() {
         eprintln!("installing scim2-server into {}", venv.display());
         run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
             .context("creating a Python virtualenv (python3-venv)")?;
