@@ -179,10 +179,11 @@ async fn main() {
     actix_web::rt::spawn(app.run_until_stopped());
 
     // A member outside both groups, added and removed again each round.
+    let scope = seeding_scope(&tenant);
     let outsider = users::create(
-        &seeding_scope(&tenant),
+        &scope,
         &mut pool.get().unwrap(),
-        user(total),
+        users::prepare(scope.policy, user(total)),
     )
     .unwrap()
     .row
@@ -314,7 +315,8 @@ fn seed_users(pool: &db::DbPool, tenant: &TenantId, total: usize) -> Vec<String>
     let conn = &mut *pool.get().unwrap();
     (0..total)
         .map(|i| {
-            users::create(&seeding_scope(tenant), conn, user(i))
+            let scope = seeding_scope(tenant);
+            users::create(&scope, conn, users::prepare(scope.policy, user(i)))
                 .unwrap()
                 .row
                 .id

@@ -191,7 +191,7 @@ pub fn add_member(
         email: &email,
         ..*member
     };
-    let id = MemberId::random();
+    let id = MemberId::generate();
     write_transaction(conn, |conn| {
         let ids = members::ids_with_email(&tenant.tenant_id(), conn, &email)?;
         if !ids.is_empty() {

@@ -56,8 +56,8 @@ mod tests {
     #[test]
     fn admits_a_seconds_worth_then_refuses_with_a_wait() {
         let limiter = RateLimiter::new(3);
-        let acme = TenantId::random();
-        let globex = TenantId::random();
+        let acme = TenantId::generate();
+        let globex = TenantId::generate();
         for _ in 0..3 {
             assert!(limiter.admit(&acme).is_ok());
         }

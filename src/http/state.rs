@@ -11,6 +11,7 @@ use crate::http::metrics::ServerMetrics;
 use crate::http::rate_limit::RateLimiter;
 use crate::scim::ScimError;
 use crate::scim::activity::{Actor, Client};
+use crate::scim::policy::Policy;
 use crate::service::Scope;
 use crate::service::policy::PolicyCache;
 use crate::store::db::{DbConnection, DbPool, open_sqlite};
@@ -62,6 +63,11 @@ impl Db {
 
     pub fn pool(&self) -> &DbPool {
         &self.pool
+    }
+
+    /// Whether writes go through the group-commit writer (SQLite).
+    pub fn has_writer(&self) -> bool {
+        self.writer.is_some()
     }
 
     /// Runs read-only work (it may write nothing that must not be lost).
@@ -142,12 +148,73 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Runs a SCIM write whose pure part (`prepare`: normalising, hashing a
+    /// password) needs only the team's policy. On SQLite that part runs
+    /// here, on the HTTP worker, or on the blocking pool when it `hashes`, so
+    /// the one writer spends its time on the database alone; on PostgreSQL
+    /// it runs with the rest in one closure.
+    pub async fn write_prepared<P, T, Prep, F>(
+        &self,
+        req: &HttpRequest,
+        auth: AuthTenant,
+        (prepare, hashes): (Prep, bool),
+        work: F,
+    ) -> Result<T, ScimError>
+    where
+        Prep: FnOnce(&Policy) -> P + Send + 'static,
+        P: Send + 'static,
+        F: FnOnce(&Scope<'_>, &mut DbConnection, P) -> Result<T, ScimError> + Send + 'static,
+        T: Send + 'static,
+    {
+        if !self.db.has_writer() {
+            return self
+                .write(req, auth, move |scope, conn| {
+                    let prepared = prepare(scope.policy);
+                    work(scope, conn, prepared)
+                })
+                .await;
+        }
+        let tenant = auth.tenant_id.clone();
+        let policies = self.policies.clone();
+        let policy = self
+            .db
+            .read(move |conn| policies.current(&tenant, conn))
+            .await?;
+        let for_prepare = policy.clone();
+        let prepared = if hashes {
+            web::block(move || prepare(&for_prepare))
+                .await
+                .map_err(ScimError::internal)?
+        } else {
+            prepare(&for_prepare)
+        };
+        self.write_under(req, auth, Some(policy), move |scope, conn| {
+            work(scope, conn, prepared)
+        })
+        .await
+    }
+
     /// Runs a SCIM write in one blocking closure, under the tenant's current
     /// policy, logged as made by this request's token and client.
     pub async fn write<T, F>(
         &self,
         req: &HttpRequest,
         auth: AuthTenant,
+        work: F,
+    ) -> Result<T, ScimError>
+    where
+        F: FnOnce(&Scope<'_>, &mut DbConnection) -> Result<T, ScimError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.write_under(req, auth, None, work).await
+    }
+
+    /// `write`, under `policy` when the caller has it already.
+    async fn write_under<T, F>(
+        &self,
+        req: &HttpRequest,
+        auth: AuthTenant,
+        policy: Option<Arc<Policy>>,
         work: F,
     ) -> Result<T, ScimError>
     where
@@ -167,7 +234,10 @@ impl AppState {
         let tenant = auth.tenant_id;
         self.db
             .write(move |conn| {
-                let policy = policies.current(&tenant, conn)?;
+                let policy = match policy {
+                    Some(policy) => policy,
+                    None => policies.current(&tenant, conn)?,
+                };
                 let scope = Scope {
                     tenant: &tenant,
                     policy: &policy,

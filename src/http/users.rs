@@ -9,7 +9,8 @@ use crate::http::state::AppState;
 use crate::http::wire::{JsonBody, base_url, scim_json};
 use crate::scim::ScimError;
 use crate::scim::ids::MemberId;
-use crate::scim::resource::AttributeSelection;
+use crate::scim::policy::Policy;
+use crate::scim::resource::{self, AttributeSelection};
 use crate::scim::schema::ResourceKind;
 use crate::service::users::{self, StoredUser};
 
@@ -45,10 +46,14 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let selection = Params::new(raw).selection(KIND)?;
+    let hashes = resource::carries_password(&body);
     let user = state
-        .write(&req, auth, move |scope, conn| {
-            users::create(scope, conn, body)
-        })
+        .write_prepared(
+            &req,
+            auth,
+            (move |policy: &Policy| users::prepare(policy, body), hashes),
+            users::create,
+        )
         .await?;
     Ok(respond(
         StatusCode::CREATED,
@@ -88,10 +93,16 @@ pub async fn replace(
     let selection = Params::new(raw).selection(KIND)?;
     let id = MemberId::from_string(id.into_inner());
     let expected = if_match(&req);
+    let hashes = resource::carries_password(&body);
     let user = state
-        .write(&req, auth, move |scope, conn| {
-            users::replace(scope, conn, &id, expected.as_deref(), body)
-        })
+        .write_prepared(
+            &req,
+            auth,
+            (move |policy: &Policy| users::prepare(policy, body), hashes),
+            move |scope, conn, prepared| {
+                users::replace(scope, conn, &id, expected.as_deref(), prepared)
+            },
+        )
         .await?;
     Ok(respond(StatusCode::OK, &user, &selection, &base_url(&req)))
 }

@@ -214,6 +214,17 @@ pub fn text_attribute(body: &Value, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Whether a POST or PUT body sets a password (`password`, or its URN-
+/// qualified form), which preparing it will hash with argon2.
+pub fn carries_password(body: &Value) -> bool {
+    body.as_object().is_some_and(|object| {
+        object.keys().any(|key| {
+            let name = key.rsplit(':').next().unwrap_or(key);
+            name.eq_ignore_ascii_case("password")
+        })
+    })
+}
+
 pub fn normalize(kind: ResourceKind, body: Value) -> Result<Incoming, ScimError> {
     let Value::Object(object) = body else {
         return Err(ScimError::InvalidSyntax(

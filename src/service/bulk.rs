@@ -68,7 +68,7 @@ fn run_one(
             kind.endpoint()
         ))),
         (ResourceKind::User, Method::Post) => {
-            let user = users::create(scope, conn, data()?)?;
+            let user = users::create(scope, conn, users::prepare(scope.policy, data()?))?;
             Ok((201, user.row.id.clone(), Some(user.etag())))
         }
         (ResourceKind::Group, Method::Post) => {
@@ -78,7 +78,13 @@ fn run_one(
         (ResourceKind::User, method) => {
             let id = MemberId::from_string(needs_id(id)?);
             let user = match method {
-                Method::Put => users::replace(scope, conn, &id, if_match, data()?)?,
+                Method::Put => users::replace(
+                    scope,
+                    conn,
+                    &id,
+                    if_match,
+                    users::prepare(scope.policy, data()?),
+                )?,
                 Method::Patch => users::patch(scope, conn, &id, if_match, &data()?)?,
                 _ => {
                     users::delete(scope, conn, &id, if_match)?;

@@ -348,7 +348,7 @@ pub fn create(
         |conn| {
             let (write, member_ids) =
                 split_members(scope.policy, resource::normalize(KIND, body)?)?;
-            let id = SubteamId::random();
+            let id = SubteamId::generate();
             write_transaction(conn, |conn| {
                 subteams::insert(scope.tenant, conn, &id, &write)
                     .map_err(map_unique(&write.display_name))?;

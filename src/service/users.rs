@@ -71,6 +71,26 @@ struct UserWrite {
     standing: Standing,
 }
 
+/// A User create or replacement worked out before it reaches the database:
+/// the normalised resource, the card the IdP's values make, its standing
+/// under the policy and its password's hash. This is pure work, and argon2,
+/// done on the request's own thread rather than while the write lock (on
+/// SQLite, the one writer) is held.
+pub struct Prepared {
+    /// The body's `userName`, for the activity log should the write fail.
+    user_name: Option<String>,
+    write: Result<UserWrite, ScimError>,
+}
+
+/// Prepares a POST or PUT body. Hashes a password if the body has one: run
+/// it off the HTTP workers then (`resource::carries_password`).
+pub fn prepare(policy: &Policy, body: Value) -> Prepared {
+    Prepared {
+        user_name: resource::text_attribute(&body, "userName"),
+        write: resource::normalize(KIND, body).and_then(|incoming| member_write(policy, incoming)),
+    }
+}
+
 fn member_write(policy: &Policy, incoming: Incoming) -> Result<UserWrite, ScimError> {
     let resource = incoming.resource;
     policy.check_names(&resource)?;
@@ -283,9 +303,9 @@ fn note_team_unchanged(change: &mut Change, listed: bool, (was_in, is_in): (bool
 pub fn create(
     scope: &Scope<'_>,
     conn: &mut DbConnection,
-    body: Value,
+    prepared: Prepared,
 ) -> Result<StoredUser, ScimError> {
-    let user_name = resource::text_attribute(&body, "userName");
+    let Prepared { user_name, write } = prepared;
     let attempt = Attempt {
         kind: KIND,
         operation: Operation::Create,
@@ -293,12 +313,11 @@ pub fn create(
         resource_name: user_name.as_deref(),
     };
     logged(scope, conn, &attempt, |conn| {
-        // argon2 runs before the transaction so the write lock is held briefly.
         let UserWrite {
             mut write,
             from_idp,
             standing,
-        } = member_write(scope.policy, resource::normalize(KIND, body)?)?;
+        } = write?;
         let new_password = write.password_hash.is_some();
         // Only a listed user adopts a member made outside SCIM.
         let adoption_email = from_idp.email.as_deref().filter(|_| standing.listed);
@@ -337,7 +356,7 @@ pub fn create(
                                 &from_idp,
                             ));
                         }
-                        let id = MemberId::random();
+                        let id = MemberId::generate();
                         let row = members::insert(scope.tenant, conn, &id, &write)
                             .map_err(map_unique(&write.user_name))?;
                         if standing.listed {
@@ -467,7 +486,7 @@ fn replace_with(
     conn: &mut DbConnection,
     id: &MemberId,
     if_match: Option<&str>,
-    build: impl FnOnce(&MemberRow) -> Result<Incoming, ScimError>,
+    build: impl FnOnce(&MemberRow) -> Result<UserWrite, ScimError>,
 ) -> Result<StoredUser, ScimError> {
     let attempt = Attempt {
         kind: KIND,
@@ -482,7 +501,7 @@ fn replace_with(
                 mut write,
                 from_idp,
                 standing,
-            } = member_write(scope.policy, build(&current)?)?;
+            } = build(&current)?;
             // A new userName or email can put the user on the allowlist, or off it.
             let was_listed = scope.policy.allows_user(&stored_resource(&current));
             if standing.listed && was_listed {
@@ -516,17 +535,15 @@ fn replace_with(
     })
 }
 
-/// PUT: the body replaces every client attribute.
+/// PUT: the (prepared) body replaces every client attribute.
 pub fn replace(
     scope: &Scope<'_>,
     conn: &mut DbConnection,
     id: &MemberId,
     if_match: Option<&str>,
-    body: Value,
+    prepared: Prepared,
 ) -> Result<StoredUser, ScimError> {
-    replace_with(scope, conn, id, if_match, |_| {
-        resource::normalize(KIND, body)
-    })
+    replace_with(scope, conn, id, if_match, |_| prepared.write)
 }
 
 /// PATCH: all operations apply, or none.
@@ -543,7 +560,9 @@ pub fn patch(
         let stored: Value = serde_json::from_str(current.scim_resource.as_deref().unwrap_or("{}"))
             .map_err(ScimError::internal)?;
         let patched = patch::apply(KIND, &stored, &ops)?;
-        resource::normalize(KIND, patched)
+        // Only a PATCH that sets a password hashes here, on the write path:
+        // IdPs set passwords on create and PUT.
+        member_write(scope.policy, resource::normalize(KIND, patched)?)
     })
 }
 

@@ -189,6 +189,8 @@ pub fn existing_ids(
     Ok(found)
 }
 
+/// A new member: one statement per table (member, emails, card, links)
+/// and nothing read back, the row it returns is the one it wrote.
 pub fn insert(
     tenant: &TenantId,
     conn: &mut DbConnection,
@@ -196,30 +198,99 @@ pub fn insert(
     write: &MemberWrite,
 ) -> Result<MemberRow, StoreError> {
     let now = time::now();
-    diesel::insert_into(members::table)
+    let admin = write.admin.unwrap_or_default();
+    let mut row = MemberRow {
+        seq: 0,
+        id: id.to_string(),
+        tenant_id: tenant.to_string(),
+        user_name: Some(write.user_name.clone()),
+        user_name_lower: Some(write.user_name.to_lowercase()),
+        external_id: write.external_id.clone(),
+        display_name: write.display_name.clone(),
+        active: write.active,
+        scim_resource: Some(write.scim_resource.clone()),
+        password_hash: write.password_hash.clone(),
+        created_at: now.clone(),
+        updated_at: now.clone(),
+        version: 1,
+        deprovisioned_at: None,
+        team_admin: admin.team_admin,
+        subteam_admin: admin.subteam_admin,
+        in_team: write.in_team,
+    };
+    let insert = diesel::insert_into(members::table).values((
+        members::id.eq(&row.id),
+        members::tenant_id.eq(&row.tenant_id),
+        members::user_name.eq(&row.user_name),
+        members::user_name_lower.eq(&row.user_name_lower),
+        members::external_id.eq(&row.external_id),
+        members::display_name.eq(&row.display_name),
+        members::active.eq(row.active),
+        members::in_team.eq(row.in_team),
+        members::scim_resource.eq(&row.scim_resource),
+        members::password_hash.eq(&row.password_hash),
+        members::created_at.eq(&now),
+        members::updated_at.eq(&now),
+        members::version.eq(row.version),
+        members::team_admin.eq(row.team_admin),
+        members::subteam_admin.eq(row.subteam_admin),
+    ));
+    // The sequence number comes back with the insert itself.
+    row.seq = on_concrete_connection!(conn, |c| insert.returning(members::seq).get_result(c))?;
+    insert_emails(tenant, conn, id, &write.emails)?;
+    if let Some(card) = &write.card {
+        insert_card(tenant, conn, id, card, &now)?;
+    }
+    Ok(row)
+}
+
+/// A new member's card and the links its email and phone make, in one
+/// statement each (nothing is there yet to update).
+fn insert_card(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+    card: &CardFields,
+    now: &str,
+) -> Result<(), StoreError> {
+    diesel::insert_into(cards::table)
         .values((
-            members::id.eq(id.as_str()),
-            members::tenant_id.eq(tenant.as_str()),
-            members::user_name.eq(&write.user_name),
-            members::user_name_lower.eq(write.user_name.to_lowercase()),
-            members::external_id.eq(&write.external_id),
-            members::display_name.eq(&write.display_name),
-            members::active.eq(write.active),
-            members::in_team.eq(write.in_team),
-            members::scim_resource.eq(&write.scim_resource),
-            members::password_hash.eq(&write.password_hash),
-            members::created_at.eq(&now),
-            members::updated_at.eq(&now),
-            members::version.eq(1_i64),
-            members::team_admin.eq(write.admin.unwrap_or_default().team_admin),
-            members::subteam_admin.eq(write.admin.unwrap_or_default().subteam_admin),
+            cards::member_id.eq(id.as_str()),
+            cards::tenant_id.eq(tenant.as_str()),
+            cards::display_name.eq(&card.display_name),
+            cards::email.eq(&card.email),
+            cards::job_title.eq(&card.job_title),
+            cards::company.eq(&card.company),
+            cards::department.eq(&card.department),
+            cards::phone.eq(&card.phone),
+            cards::location.eq(&card.location),
+            cards::photo_url.eq(&card.photo_url),
+            cards::updated_at.eq(now),
         ))
         .execute(conn)?;
-    replace_emails(tenant, conn, id, &write.emails)?;
-    if let Some(card) = &write.card {
-        write_card(tenant, conn, id, card, &now)?;
+    let links: Vec<_> = [
+        (LinkedField::Email, card.email.as_deref()),
+        (LinkedField::Phone, card.phone.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(field, value)| Some((field.kind(), value?)))
+    .enumerate()
+    .map(|(position, (kind, value))| {
+        (
+            card_links::member_id.eq(id.as_str()),
+            card_links::tenant_id.eq(tenant.as_str()),
+            card_links::kind.eq(kind),
+            card_links::value.eq(value),
+            card_links::position.eq(i32::try_from(position).unwrap_or(i32::MAX)),
+            card_links::from_template.eq(false),
+        )
+    })
+    .collect();
+    if !links.is_empty() {
+        let insert = diesel::insert_into(card_links::table).values(links);
+        on_concrete_connection!(conn, |c| insert.execute(c))?;
     }
-    find(tenant, conn, id)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
+    Ok(())
 }
 
 /// Replaces the member's SCIM view and projection; bumps the version. Also
@@ -394,19 +465,36 @@ fn replace_emails(
 ) -> Result<(), StoreError> {
     diesel::delete(member_emails::table.filter(member_emails::member_id.eq(id.as_str())))
         .execute(conn)?;
-    let rows: Vec<_> = emails
-        .iter()
-        .map(|email| {
-            (
-                member_emails::member_id.eq(id.as_str()),
-                member_emails::tenant_id.eq(tenant.as_str()),
-                member_emails::value_lower.eq(email.to_lowercase()),
-            )
-        })
-        .collect();
-    if !rows.is_empty() {
-        let insert = diesel::insert_into(member_emails::table).values(rows);
-        on_concrete_connection!(conn, |c| insert.execute(c))?;
+    insert_emails(tenant, conn, id, emails)
+}
+
+/// The email index rows of a member that has none, in one statement.
+fn insert_emails(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+    emails: &[String],
+) -> Result<(), StoreError> {
+    let row = |email: &String| {
+        (
+            member_emails::member_id.eq(id.as_str()),
+            member_emails::tenant_id.eq(tenant.as_str()),
+            member_emails::value_lower.eq(email.to_lowercase()),
+        )
+    };
+    match emails {
+        [] => {}
+        // The usual case, on a statement prepared once per connection.
+        [email] => {
+            diesel::insert_into(member_emails::table)
+                .values(row(email))
+                .execute(conn)?;
+        }
+        several => {
+            let rows: Vec<_> = several.iter().map(row).collect();
+            let insert = diesel::insert_into(member_emails::table).values(rows);
+            on_concrete_connection!(conn, |c| insert.execute(c))?;
+        }
     }
     Ok(())
 }

@@ -32,7 +32,7 @@ fn name_key(name: &str) -> String {
 /// Creates a tenant; `Ok(None)` when the name is taken.
 pub fn create(conn: &mut DbConnection, name: &str) -> Result<Option<TenantRow>, StoreError> {
     let row = TenantRow {
-        id: TenantId::random().to_string(),
+        id: TenantId::generate().to_string(),
         name: name.to_owned(),
         created_at: time::now(),
     };

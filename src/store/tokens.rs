@@ -27,7 +27,7 @@ pub fn insert(
     secret_hash: &str,
 ) -> Result<TokenRow, StoreError> {
     let row = TokenRow {
-        id: TokenId::random().to_string(),
+        id: TokenId::generate().to_string(),
         tenant_id: tenant.to_string(),
         label: label.to_owned(),
         lookup_prefix: lookup_prefix.to_owned(),

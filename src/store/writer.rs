@@ -7,8 +7,13 @@
 //! `write_transaction` is a savepoint inside the batch, so a failed request
 //! rolls back only its own changes; a request is answered only after the
 //! commit that holds it.
+//!
+//! Checkpoints (copying the WAL back into the database file) run on a
+//! thread of their own, so the writer never stops committing to do one.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::Duration;
 
 use diesel::SqliteConnection;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -82,7 +87,12 @@ pub type Connect = Box<dyn Fn() -> Result<SqliteConnection, StoreError> + Send>;
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Box<dyn Queued>>,
+    /// Held only to be dropped: the checkpointer stops when the last handle goes.
+    _alive: Arc<()>,
 }
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 fn stopped() -> StoreError {
     StoreError::Unavailable("the database writer has stopped".into())
@@ -92,12 +102,35 @@ impl Writer {
     /// Opens the write connection and starts the writer thread.
     pub fn start(connect: Connect) -> Result<Writer, StoreError> {
         let conn = connect()?;
+        let mut checkpoints = connect()?;
         let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
+        let alive = Arc::new(());
+        let watched = Arc::downgrade(&alive);
+        let spawn_failed =
+            |e: std::io::Error| StoreError::Unavailable(format!("cannot start the writer: {e}"));
         std::thread::Builder::new()
             .name("scimd-writer".into())
             .spawn(move || run(conn, &connect, jobs))
-            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
-        Ok(Writer { queue })
+            .map_err(spawn_failed)?;
+        std::thread::Builder::new()
+            .name("scimd-checkpoint".into())
+            .spawn(move || {
+                while watched.upgrade().is_some() {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    // PASSIVE copies what no reader still needs and never
+                    // blocks the writer; the writer restarts the WAL from its
+                    // beginning once all of it has been copied.
+                    if let Err(error) = checkpoints.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")
+                    {
+                        tracing::warn!(%error, "checkpoint failed");
+                    }
+                }
+            })
+            .map_err(spawn_failed)?;
+        Ok(Writer {
+            queue,
+            _alive: alive,
+        })
     }
 
     /// Runs `work` on the write connection inside the next batch: its value

@@ -346,7 +346,8 @@ impl TestApp {
         bodies
             .into_iter()
             .map(|body| {
-                scimd::service::users::create(&scope, conn, body)
+                let prepared = scimd::service::users::prepare(scope.policy, body);
+                scimd::service::users::create(&scope, conn, prepared)
                     .unwrap()
                     .row
                     .id
