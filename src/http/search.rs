@@ -9,12 +9,12 @@ use serde_json::Value;
 use crate::http::auth::AuthTenant;
 use crate::http::params::{Params, RawParams};
 use crate::http::state::AppState;
-use crate::http::wire::{JsonBody, base_url, list_response, scim_json};
+use crate::http::wire::{JsonBody, base_url, list_response_text, scim_json_text};
 use crate::scim::ScimError;
 use crate::scim::list::{self, Cursor, ListRequest, Page};
 use crate::scim::resource::AttributeSelection;
 use crate::scim::schema::{ResourceKind, SEARCH_REQUEST_URN};
-use crate::service::{groups, users};
+use crate::service::{groups, json_string, users};
 
 /// The parameters of one search, however they arrived.
 #[derive(Debug, Default)]
@@ -131,10 +131,10 @@ impl Search {
     }
 }
 
-/// One resource type's page of results.
+/// One resource type's page of results, each resource as JSON text.
 struct Found {
     total: usize,
-    resources: Vec<Value>,
+    resources: Vec<String>,
     next: Option<Cursor>,
     previous: Option<Cursor>,
 }
@@ -173,11 +173,20 @@ async fn search_kind(
                     )
                 })
                 .await?;
-            let resources = listed
-                .users
-                .iter()
-                .map(|user| selection.project(kind, user.to_scim(base)))
-                .collect();
+            // Served as stored unless attributes are selected.
+            let resources = if selection.is_default() {
+                listed
+                    .users
+                    .iter()
+                    .map(|user| user.to_json_text(base))
+                    .collect()
+            } else {
+                listed
+                    .users
+                    .iter()
+                    .map(|user| selection.project(kind, user.to_scim(base)).to_string())
+                    .collect()
+            };
             Ok(Found {
                 total: listed.total,
                 resources,
@@ -204,7 +213,7 @@ async fn search_kind(
             let resources = listed
                 .groups
                 .into_iter()
-                .map(|group| selection.project(kind, group.into_scim(base)))
+                .map(|group| selection.project(kind, group.into_scim(base)).to_string())
                 .collect();
             Ok(Found {
                 total: listed.total,
@@ -226,22 +235,22 @@ async fn respond_for(
     let page = search.page();
     let cursor_paging = search.cursor.is_some();
     let found = search_kind(kind, state, auth, &base_url(req), &search, page).await?;
-    let mut body = list_response(found.total, page.start_index, found.resources);
-    if cursor_paging {
+    let paging: Vec<(&str, String)> = if cursor_paging {
         // RFC 9865: cursor pages have no startIndex, and name their neighbours.
-        if let Value::Object(fields) = &mut body {
-            fields.remove("startIndex");
-            for (name, cursor) in [
-                ("nextCursor", found.next),
-                ("previousCursor", found.previous),
-            ] {
-                if let Some(cursor) = cursor {
-                    fields.insert(name.into(), Value::String(cursor.encode()));
-                }
-            }
-        }
-    }
-    Ok(scim_json(StatusCode::OK, &body))
+        [
+            ("nextCursor", found.next),
+            ("previousCursor", found.previous),
+        ]
+        .into_iter()
+        .filter_map(|(name, cursor)| Some((name, json_string(&cursor?.encode()))))
+        .collect()
+    } else {
+        vec![("startIndex", page.start_index.to_string())]
+    };
+    Ok(scim_json_text(
+        StatusCode::OK,
+        list_response_text(found.total, &found.resources, &paging),
+    ))
 }
 
 pub async fn list_users(
@@ -334,8 +343,12 @@ pub async fn search_all(
         skip = skip.saturating_sub(found.total);
         resources.extend(found.resources);
     }
-    Ok(scim_json(
+    Ok(scim_json_text(
         StatusCode::OK,
-        &list_response(total, page.start_index, resources),
+        list_response_text(
+            total,
+            &resources,
+            &[("startIndex", page.start_index.to_string())],
+        ),
     ))
 }

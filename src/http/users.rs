@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::http::auth::AuthTenant;
 use crate::http::params::{Params, RawParams, if_match, none_match};
 use crate::http::state::AppState;
-use crate::http::wire::{JsonBody, base_url, scim_json};
+use crate::http::wire::{JsonBody, base_url, scim_json, scim_json_text};
 use crate::scim::ScimError;
 use crate::scim::ids::MemberId;
 use crate::scim::policy::Policy;
@@ -22,12 +22,13 @@ fn respond(
     selection: &AttributeSelection,
     base: &str,
 ) -> HttpResponse {
-    let full = user.to_scim(base);
-    let location = full["meta"]["location"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let mut response = scim_json(status, &selection.project(KIND, full));
+    let location = format!("{base}/{}/{}", KIND.endpoint(), user.row.id);
+    // Served as stored unless attributes are selected.
+    let mut response = if selection.is_default() {
+        scim_json_text(status, user.to_json_text(base))
+    } else {
+        scim_json(status, &selection.project(KIND, user.to_scim(base)))
+    };
     let headers = response.headers_mut();
     if let Ok(etag) = header::HeaderValue::from_str(&user.etag()) {
         headers.insert(header::ETAG, etag);

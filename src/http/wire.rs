@@ -32,6 +32,41 @@ pub fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
         .body(body.to_string())
 }
 
+/// A body already written as JSON text.
+pub fn scim_json_text(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(SCIM_CONTENT_TYPE)
+        .body(body)
+}
+
+/// A ListResponse whose resources are JSON texts already; `paging` holds
+/// `startIndex` or the RFC 9865 cursors, as (name, JSON value text).
+pub fn list_response_text(total: usize, resources: &[String], paging: &[(&str, String)]) -> String {
+    let size = resources.iter().map(|r| r.len() + 1).sum::<usize>() + 160;
+    let mut out = String::with_capacity(size);
+    out.push_str("{\"schemas\":[\"");
+    out.push_str(LIST_RESPONSE_URN);
+    out.push_str("\"],\"totalResults\":");
+    out.push_str(&total.to_string());
+    out.push_str(",\"itemsPerPage\":");
+    out.push_str(&resources.len().to_string());
+    for (name, value) in paging {
+        out.push_str(",\"");
+        out.push_str(name);
+        out.push_str("\":");
+        out.push_str(value);
+    }
+    out.push_str(",\"Resources\":[");
+    for (i, resource) in resources.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(resource);
+    }
+    out.push_str("]}");
+    out
+}
+
 pub fn list_response(total: usize, start_index: usize, resources: Vec<Value>) -> Value {
     json!({
         "schemas": [LIST_RESPONSE_URN],

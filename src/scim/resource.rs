@@ -303,6 +303,13 @@ pub fn normalize(kind: ResourceKind, body: Value) -> Result<Incoming, ScimError>
     let mut resource = Map::new();
     resource.insert("schemas".into(), Value::Array(schemas));
     resource.extend(out);
+    // RFC 7643 gives `active` no default, but clients read it back (Okta's
+    // spec test fails without it): a User never sent one is stored active,
+    // what filters and sorts on `active` answer too, and the stored resource
+    // is served as it is.
+    if kind == ResourceKind::User && !resource.contains_key("active") {
+        resource.insert("active".into(), Value::Bool(true));
+    }
     Ok(Incoming {
         resource: Value::Object(resource),
         password,
@@ -387,6 +394,13 @@ impl AttributeSelection {
             attributes: parse_names(kind, attributes)?,
             excluded: parse_names(kind, excluded_attributes)?,
         })
+    }
+
+    /// No `attributes` and no `excludedAttributes`: every attribute returned
+    /// by default, that is, a stored resource as it is (nothing it holds is
+    /// returned "never" or only on request: passwords are not stored in it).
+    pub fn is_default(&self) -> bool {
+        self.attributes.is_empty() && self.excluded.is_empty()
     }
 
     /// Whether the top-level attribute `name` would appear in the output
@@ -560,6 +574,7 @@ mod tests {
                 "name": {"givenName": "A", "nickname_unknown": 1},
                 ENTERPRISE_USER_URN: {"department": "R&D", "organization": "Acme"},
                 "customThing": {"kept": true},
+                "active": true,
             })
         );
     }

@@ -119,6 +119,51 @@ pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
 
+/// A string as a JSON string literal.
+pub fn json_string(text: &str) -> String {
+    Value::String(text.to_owned()).to_string()
+}
+
+/// The client's stored resource (JSON text) with `id`, `meta` and the given
+/// read-only members put in front, without parsing it: what a resource
+/// costs to serve is copying its text. `None` if the stored text is not an
+/// object (then the parsing path serves it).
+pub fn stored_with_server_attrs(
+    kind: ResourceKind,
+    resource_json: &str,
+    attrs: &ServerAttrs<'_>,
+    base_url: &str,
+    read_only: &[(&str, String)],
+) -> Option<String> {
+    let body = resource_json.trim().strip_prefix('{')?.trim_start();
+    let location = format!("{base_url}/{}/{}", kind.endpoint(), attrs.id);
+    let mut out = String::with_capacity(resource_json.len() + 256 + location.len());
+    out.push_str("{\"id\":");
+    out.push_str(&json_string(attrs.id));
+    out.push_str(",\"meta\":{\"resourceType\":");
+    out.push_str(&json_string(kind.name()));
+    out.push_str(",\"created\":");
+    out.push_str(&json_string(attrs.created));
+    out.push_str(",\"lastModified\":");
+    out.push_str(&json_string(attrs.last_modified));
+    out.push_str(",\"location\":");
+    out.push_str(&json_string(&location));
+    out.push_str(",\"version\":");
+    out.push_str(&json_string(&etag(attrs.version)));
+    out.push('}');
+    for (name, value) in read_only {
+        out.push(',');
+        out.push_str(&json_string(name));
+        out.push(':');
+        out.push_str(value);
+    }
+    if !body.starts_with('}') {
+        out.push(',');
+    }
+    out.push_str(body);
+    Some(out)
+}
+
 /// The client's stored resource plus `id` and `meta` (RFC 7643 §3.1).
 pub fn with_server_attrs(
     kind: ResourceKind,

@@ -1,6 +1,6 @@
 //! SCIM User operations over members and their cards.
 
-use scim_filter_parser::Filter;
+use scim_filter_parser::{CompareOp, Filter};
 use serde_json::Value;
 
 use crate::scim::ScimError;
@@ -10,12 +10,14 @@ use crate::scim::ids::{MemberId, TenantId};
 use crate::scim::list::{Cursor, ListRequest};
 use crate::scim::patch;
 use crate::scim::policy::{CardWrite, Deprovisioning, Policy, Standing};
-use crate::scim::query::{Column, Condition};
+use crate::scim::query::{self, Column, Condition, SqlValue};
 use crate::scim::resource::{self, Incoming};
 use crate::scim::schema::ResourceKind;
 use crate::scim::token;
 use crate::service::listing::{self, Rows};
-use crate::service::{Attempt, Scope, ServerAttrs, etag, logged, record, with_server_attrs};
+use crate::service::{
+    Attempt, Scope, ServerAttrs, etag, logged, record, stored_with_server_attrs, with_server_attrs,
+};
 use crate::store::StoreError;
 use crate::store::db::{DbConnection, write_transaction};
 use crate::store::members::{self, LockFor, MemberRow, MemberWrite};
@@ -34,6 +36,28 @@ pub struct StoredUser {
 impl StoredUser {
     pub fn etag(&self) -> String {
         etag(self.row.version)
+    }
+
+    /// The full resource as JSON text, served from the stored text as it
+    /// is (see `stored_with_server_attrs`).
+    pub fn to_json_text(&self, base_url: &str) -> String {
+        let groups = (!self.groups.is_empty()).then(|| {
+            let groups: Vec<Value> = self.groups.iter().map(|g| g.to_scim(base_url)).collect();
+            ("groups", Value::Array(groups).to_string())
+        });
+        stored_with_server_attrs(
+            KIND,
+            self.row.scim_resource.as_deref().unwrap_or("{}"),
+            &ServerAttrs {
+                id: &self.row.id,
+                created: &self.row.created_at,
+                last_modified: &self.row.updated_at,
+                version: self.row.version,
+            },
+            base_url,
+            groups.as_slice(),
+        )
+        .unwrap_or_else(|| self.to_scim(base_url).to_string())
     }
 
     /// The full resource: the client's attributes, `id`, `meta` and the
@@ -617,6 +641,18 @@ pub struct Listed {
     pub previous: Option<Cursor>,
 }
 
+/// The (lower-cased) userName a filter asks for, when it is exactly one
+/// `userName eq` comparison.
+fn exact_user_name(filter: &Filter) -> Option<String> {
+    match query::plan(KIND, filter) {
+        query::Plan {
+            condition: Some(Condition::Compare(Column::Name, CompareOp::Eq, SqlValue::Text(value))),
+            exact: true,
+        } => Some(value),
+        _ => None,
+    }
+}
+
 /// Members as the listing algorithm sees them.
 struct MemberRows<'a> {
     tenant: &'a TenantId,
@@ -688,6 +724,33 @@ pub fn list(
     with_groups: bool,
     base_url: &str,
 ) -> Result<Listed, ScimError> {
+    // `userName eq "…"`, which every IdP sends before it creates a user:
+    // one index lookup on a statement prepared once, no count.
+    if let Some(user_name) = filter.and_then(exact_user_name)
+        && request.sort.is_none()
+        && request.cursor.is_none()
+    {
+        let found = members::find_by_user_name(tenant, conn, &user_name)?;
+        let total = usize::from(found.is_some());
+        let page = request.page;
+        let users = match found {
+            Some(row) if page.offset() == 0 && page.count > 0 => {
+                let groups = if with_groups {
+                    subteams::groups_of_member(tenant, conn, &row.member_id())?
+                } else {
+                    Vec::new()
+                };
+                vec![StoredUser { row, groups }]
+            }
+            _ => Vec::new(),
+        };
+        return Ok(Listed {
+            total,
+            users,
+            next: None,
+            previous: None,
+        });
+    }
     let paged = listing::list(
         KIND,
         &mut MemberRows {
