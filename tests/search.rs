@@ -379,7 +379,54 @@ async fn every_operator_on_every_attribute_type(app: TestApp) {
     .await;
 }
 
+/// Checks every deep page of `ids` (all users, in creation order).
+async fn assert_index_pages(app: &TestApp, ids: &[String]) {
+    for start in [1_usize, 999, 1_000, 1_001, 1_950, 2_001, 2_450, ids.len()] {
+        let (status, body) = get_with_query(
+            app,
+            "/Users",
+            &[("startIndex", &start.to_string()), ("count", "100")],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["totalResults"], ids.len(), "start {start}");
+        let expected: Vec<&str> = ids
+            .iter()
+            .skip(start - 1)
+            .take(100)
+            .map(String::as_str)
+            .collect();
+        let got: Vec<&str> = resources(&body)
+            .iter()
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, expected, "start {start}");
+    }
+}
+
+/// Deep `startIndex` pages (past the anchors the server keeps every 1,000
+/// members) hold exactly the members at those positions, also right after
+/// writes move everyone along.
+async fn deep_index_pages_are_exact_and_follow_writes(app: TestApp) {
+    let mut ids = app.seed_users(
+        (0..2_500)
+            .map(|i| common::user_body(&format!("deep{i:04}@example.com")))
+            .collect(),
+    );
+    assert_index_pages(&app, &ids).await;
+    // A delete near the front moves every later member one place up; creates
+    // add some at the end. The next pages know at once.
+    let (status, _) = json(app.delete(&format!("/Users/{}", ids[10])).await).await;
+    assert_eq!(status, 204);
+    ids.remove(10);
+    for last in ["deep-last@example.com", "deeper-last@example.com"] {
+        ids.push(app.create_user(last).await);
+    }
+    assert_index_pages(&app, &ids).await;
+}
+
 on_both_backends!(
+    deep_index_pages_are_exact_and_follow_writes,
     every_operator_on_every_attribute_type,
     users_search_takes_a_search_request_body,
     groups_and_root_search,

@@ -15,6 +15,7 @@ use crate::scim::policy::Policy;
 use crate::service::Scope;
 use crate::service::policy::PolicyCache;
 use crate::store::db::{DbConnection, DbPool, open_sqlite};
+use crate::store::positions::{self, PositionCache};
 use crate::store::writer::Writer;
 use crate::telemetry::Telemetry;
 
@@ -35,9 +36,16 @@ pub struct Db {
     writer: Option<Writer>,
 }
 
+/// A worker's own read connection to a SQLite database, with what it
+/// remembers of the teams it has listed.
+struct Reader {
+    conn: DbConnection,
+    positions: PositionCache,
+}
+
 thread_local! {
     /// This thread's read connection to each SQLite database it has read.
-    static READERS: RefCell<HashMap<Arc<str>, DbConnection>> = RefCell::new(HashMap::new());
+    static READERS: RefCell<HashMap<Arc<str>, Reader>> = RefCell::new(HashMap::new());
 }
 
 impl Db {
@@ -79,16 +87,18 @@ impl Db {
         match &self.sqlite_url {
             Some(url) => READERS.with(|readers| {
                 let mut readers = readers.borrow_mut();
-                let conn = match readers.entry(url.clone()) {
+                let reader = match readers.entry(url.clone()) {
                     Entry::Occupied(open) => open.into_mut(),
-                    Entry::Vacant(slot) => {
-                        slot.insert(DbConnection::Sqlite(open_sqlite(url).map_err(|e| {
+                    Entry::Vacant(slot) => slot.insert(Reader {
+                        conn: DbConnection::Sqlite(open_sqlite(url).map_err(|e| {
                             tracing::warn!(error = %e, "cannot open a read connection");
                             ScimError::ServiceUnavailable
-                        })?))
-                    }
+                        })?),
+                        positions: PositionCache::default(),
+                    }),
                 };
-                work(conn)
+                let Reader { conn, positions } = reader;
+                positions::with_cache(positions, || work(conn))
             }),
             None => self.pooled(work).await,
         }

@@ -12,6 +12,7 @@ use crate::store::Db;
 use crate::store::StoreError;
 use crate::store::db::{DbConnection, on_concrete_connection};
 use crate::store::filter::member_condition;
+use crate::store::positions;
 use crate::store::schema::{card_links, cards, member_emails, members};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -848,10 +849,17 @@ pub fn count(
     conn: &mut DbConnection,
     condition: Option<&Condition>,
 ) -> Result<usize, StoreError> {
-    let total: i64 = filtered(tenant, condition)
-        .select(diesel::dsl::count_star())
-        .first(conn)?;
-    Ok(usize::try_from(total).unwrap_or(0))
+    let counted = |conn: &mut DbConnection| {
+        let total: i64 = filtered(tenant, condition)
+            .select(diesel::dsl::count_star())
+            .first(conn)?;
+        Ok(usize::try_from(total).unwrap_or(0))
+    };
+    match condition {
+        // The whole team: counted once per data version (`positions`).
+        None => positions::total(tenant, conn, counted),
+        Some(_) => counted(conn),
+    }
 }
 
 /// Applies a sort column (absent values last, ties in creation order).
@@ -876,7 +884,22 @@ pub fn page(
     offset: usize,
     limit: usize,
 ) -> Result<Vec<MemberRow>, StoreError> {
-    let query = filtered(tenant, condition);
+    let creation_order = matches!(order, None | Some((Column::Created, false)));
+    let mut offset = offset;
+    let mut query = filtered(tenant, condition);
+    if condition.is_none() && creation_order {
+        // Deep into the team: start at the nearest anchor, not at the front.
+        let all_seqs = |conn: &mut DbConnection| {
+            Ok(visible_fixed(tenant.as_str())
+                .order(members::seq.asc())
+                .select(members::seq)
+                .load(conn)?)
+        };
+        if let Some((after, skip)) = positions::anchor(tenant, conn, offset, all_seqs)? {
+            query = query.filter(members::seq.gt(after));
+            offset = skip;
+        }
+    }
     let query = match order {
         None | Some((Column::Created | Column::MultiValue, false)) => {
             query.order(members::seq.asc())

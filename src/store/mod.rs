@@ -7,6 +7,7 @@ pub mod filter;
 pub mod members;
 pub mod outbox;
 pub mod policies;
+pub mod positions;
 pub mod schema;
 pub mod subteams;
 pub mod tenants;
