@@ -87,7 +87,6 @@ fn load_events(
     conn: &mut DbConnection,
 ) -> Result<Vec<LoggedEvent>, StoreError> {
     Ok(query
-        .order(provisioning_events::seq.asc())
         .select(EventRow::as_select())
         .load(conn)?
         .into_iter()
@@ -105,6 +104,11 @@ pub fn since(
     if let Some(since) = since {
         query = query.filter(provisioning_events::occurred_at.ge(since.to_owned()));
     }
+    // Time order, so the (tenant, time) index answers a window of time.
+    let query = query.order((
+        provisioning_events::occurred_at.asc(),
+        provisioning_events::seq.asc(),
+    ));
     load_events(query, conn)
 }
 
@@ -130,7 +134,8 @@ pub fn between(
 ) -> Result<Vec<LoggedEvent>, StoreError> {
     let query = tenant_events(tenant)
         .filter(provisioning_events::seq.gt(after))
-        .filter(provisioning_events::seq.le(through));
+        .filter(provisioning_events::seq.le(through))
+        .order(provisioning_events::seq.asc());
     load_events(query, conn)
 }
 
