@@ -77,6 +77,8 @@ pub enum Scenario {
     Groups,
     /// `/healthz` and `/ServiceProviderConfig`: what the HTTP layer allows.
     Ceiling,
+    /// scimd only: its memory after a burst of 2 MiB request bodies.
+    Bodies,
 }
 
 impl Args {

@@ -209,6 +209,15 @@ async fn measure(args: &Args, mut server: Server) -> anyhow::Result<ServerReport
     if args.runs(Scenario::Ceiling) {
         scenarios::ceiling(&mut run, server.health.clone()).await;
     }
+    if server.is_scimd
+        && args.runs(Scenario::Bodies)
+        && let Some(before) = server.memory()
+    {
+        scenarios::bodies(&mut run, before.rss_kib, || {
+            server.memory().map(|m| m.rss_kib)
+        })
+        .await;
+    }
 
     let mib = |kib: u64| kib as f64 / 1024.0;
     if let (Some(idle), Some(end)) = (idle, server.memory()) {

@@ -587,3 +587,56 @@ pub async fn ceiling(run: &mut Run, health: Option<String>) {
     })
     .await;
 }
+
+/// Bodies in the burst, and the size of each (the largest body scimd reads).
+const BURST: usize = 64;
+const BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Memory after a burst of 2 MiB bodies: `BURST` POSTs of a user with
+/// thousands of emails and no `userName`, each read and parsed in full and
+/// then refused (400), from every client at once. `rss` reads the server's
+/// resident memory (KiB); the figure is the ratio to `idle` a second later.
+pub async fn bodies(run: &mut Run, idle_kib: u64, rss: impl Fn() -> Option<u64>) {
+    let email = |i: usize| json!({"value": format!("someone{i:08}@example.com"), "type": "work"});
+    let mut emails = Vec::new();
+    let mut size = 0;
+    while size < BODY_BYTES - 200 {
+        let item = email(emails.len());
+        size += item.to_string().len() + 1;
+        emails.push(item);
+    }
+    let body = Arc::new(
+        json!({"schemas": [USER], "emails": emails})
+            .to_string()
+            .into_bytes(),
+    );
+    let api = Arc::clone(&run.api);
+    let (done, _) = drive(run.concurrency, Budget::Count(BURST as u64), move |_| {
+        let api = Arc::clone(&api);
+        let body = Arc::clone(&body);
+        async move {
+            api.send(reqwest::Method::POST, "/Users", Some(body.to_vec()), &[400])
+                .await;
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let Some(after) = rss() else {
+        return;
+    };
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    run.add(Figure::number(
+        "bodies.rss",
+        &format!("RSS 1 s after {done} bodies of 2 MiB"),
+        mib(after),
+        "MiB",
+        Better::Lower,
+    ));
+    run.add(Figure::number(
+        "bodies.ratio",
+        "that RSS ÷ RSS before the burst",
+        after as f64 / idle_kib.max(1) as f64,
+        "×",
+        Better::Lower,
+    ));
+}
