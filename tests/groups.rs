@@ -568,7 +568,66 @@ async fn patches_on_large_groups_answer_204_without_listing_members(app: TestApp
     assert_eq!(member_ids(&app, &group).await.len(), limit);
 }
 
+/// The member count kept with each group matches its members after every
+/// kind of membership change, a user's DELETE included.
+async fn member_counts_follow_every_membership_change(app: TestApp) {
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(app.create_user(&format!("count{i}@example.com")).await);
+    }
+    let group = app.create_group("Counted", &[&ids[0], &ids[1]]).await;
+    let other = app.create_group("Other", &[&ids[1]]).await;
+    let counts = |app: &TestApp| {
+        use diesel::prelude::*;
+        use scimd::store::schema::{subteam_members, subteams};
+        let conn = &mut *app.pool.get().unwrap();
+        let kept: Vec<(String, i64)> = subteams::table
+            .select((subteams::id, subteams::member_count))
+            .load(conn)
+            .unwrap();
+        kept.into_iter()
+            .map(|(id, count)| {
+                let real: i64 = subteam_members::table
+                    .filter(subteam_members::subteam_id.eq(&id))
+                    .count()
+                    .get_result(conn)
+                    .unwrap();
+                (id, count, real)
+            })
+            .collect::<Vec<_>>()
+    };
+    let steps = [
+        json!([{"op": "add", "path": "members", "value": [{"value": ids[2]}, {"value": ids[0]}]}]),
+        json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", ids[1])}]),
+        json!([
+            {"op": "add", "path": "members", "value": [{"value": ids[3]}]},
+            {"op": "remove", "path": format!("members[value eq \"{}\"]", ids[3])},
+        ]),
+        json!([{"op": "replace", "path": "members", "value": [{"value": ids[4]}, {"value": ids[5]}, {"value": ids[0]}]}]),
+    ];
+    for step in steps {
+        let (status, _) = json(
+            app.patch(&format!("/Groups/{group}"), &patch_body(step))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 200);
+        for (id, kept, real) in counts(&app) {
+            assert_eq!(kept, real, "group {id}");
+        }
+    }
+    let (status, _) = json(app.delete(&format!("/Users/{}", ids[0])).await).await;
+    assert_eq!(status, 204);
+    let after = counts(&app);
+    for (id, kept, real) in &after {
+        assert_eq!(kept, real, "group {id}");
+    }
+    let of = |id: &str| after.iter().find(|(g, ..)| g == id).unwrap().1;
+    assert_eq!((of(&group), of(&other)), (2, 1));
+}
+
 on_both_backends!(
+    member_counts_follow_every_membership_change,
     patches_on_large_groups_answer_204_without_listing_members,
     create_get_and_the_users_groups_view,
     display_name_is_unique_case_insensitively,

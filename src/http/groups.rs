@@ -13,7 +13,6 @@ use crate::scim::resource::AttributeSelection;
 use crate::scim::schema::ResourceKind;
 use crate::service::etag;
 use crate::service::groups::{self, StoredGroup};
-use crate::store::subteams;
 
 const KIND: ResourceKind = ResourceKind::Group;
 
@@ -125,12 +124,8 @@ pub async fn patch(
             let row = groups::patch(scope, conn, &id, expected.as_deref(), &body)?;
             let echo = asked_for_attributes
                 || !with_members
-                || !subteams::has_more_members_than(
-                    tenant,
-                    conn,
-                    &id,
-                    groups::PATCH_ECHO_MEMBER_LIMIT,
-                )?;
+                || row.member_count
+                    <= i64::try_from(groups::PATCH_ECHO_MEMBER_LIMIT).unwrap_or(i64::MAX);
             if echo {
                 groups::get(tenant, conn, &id, with_members).map(Ok)
             } else {

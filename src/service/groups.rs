@@ -209,6 +209,18 @@ impl MembershipDelta {
         self.added.is_empty() && self.removed.is_empty()
     }
 
+    /// Keeps the group's member count, in the write's transaction.
+    fn count(
+        &self,
+        tenant: &TenantId,
+        conn: &mut DbConnection,
+        subteam: &SubteamId,
+    ) -> Result<(), ScimError> {
+        let net = i64::try_from(self.added.len()).unwrap_or(i64::MAX)
+            - i64::try_from(self.removed.len()).unwrap_or(i64::MAX);
+        Ok(subteams::count_members(tenant, conn, subteam, net)?)
+    }
+
     /// For the activity log: the first few of each side by id and userName.
     fn detail(
         &self,
@@ -355,6 +367,7 @@ pub fn create(
                 let mut delta = MembershipDelta::default();
                 let add = MembershipChange::Add(member_ids);
                 apply_membership(scope.tenant, conn, &id, &add, &mut delta)?;
+                delta.count(scope.tenant, conn, &id)?;
                 let change = group_change(
                     scope.tenant,
                     conn,
@@ -415,6 +428,7 @@ pub fn replace(
                 let mut delta = MembershipDelta::default();
                 let replace = MembershipChange::Replace(member_ids);
                 apply_membership(scope.tenant, conn, id, &replace, &mut delta)?;
+                delta.count(scope.tenant, conn, id)?;
                 let change = group_change(
                     scope.tenant,
                     conn,
@@ -556,6 +570,7 @@ pub fn patch(
                 for change in &changes {
                     apply_membership(scope.tenant, conn, id, change, &mut delta)?;
                 }
+                delta.count(scope.tenant, conn, id)?;
                 let after = subteams::find(scope.tenant, conn, id)?.ok_or_else(|| not_found(id))?;
                 let change = group_change(
                     scope.tenant,

@@ -101,6 +101,7 @@ diesel::table! {
         updated_at -> Text,
         version -> BigInt,
         is_subteam -> Bool,
+        member_count -> BigInt,
     }
 }
 

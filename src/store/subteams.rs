@@ -31,6 +31,8 @@ pub struct SubteamRow {
     pub version: i64,
     /// False for a group outside the tenant's allowlist: kept for the IdP, not a subteam.
     pub is_subteam: bool,
+    /// The group's SCIM members, in or out of the team.
+    pub member_count: i64,
 }
 
 impl SubteamRow {
@@ -267,6 +269,7 @@ pub fn remove_member_everywhere(
         .set((
             subteams::updated_at.eq(&now),
             subteams::version.eq(subteams::version + 1),
+            subteams::member_count.eq(subteams::member_count - 1),
         ))
         .execute(conn)?;
     }
@@ -415,21 +418,24 @@ pub fn members_page(
 
 /// Whether the subteam has more than `limit` members; costs at most `limit`
 /// index steps however large the subteam is.
-pub fn has_more_members_than(
+/// Records that a write added `delta` members to the group (negative:
+/// removed), in the caller's transaction.
+pub fn count_members(
     tenant: &TenantId,
     conn: &mut DbConnection,
     subteam: &SubteamId,
-    limit: usize,
-) -> Result<bool, StoreError> {
-    let beyond: Option<String> = subteam_members::table
-        .filter(subteam_members::tenant_id.eq(tenant.as_str()))
-        .filter(subteam_members::subteam_id.eq(subteam.as_str()))
-        .order(subteam_members::member_id.asc())
-        .offset(i64::try_from(limit).unwrap_or(i64::MAX))
-        .select(subteam_members::member_id)
-        .first(conn)
-        .optional()?;
-    Ok(beyond.is_some())
+    delta: i64,
+) -> Result<(), StoreError> {
+    if delta != 0 {
+        diesel::update(
+            subteams::table
+                .filter(subteams::tenant_id.eq(tenant.as_str()))
+                .filter(subteams::id.eq(subteam.as_str())),
+        )
+        .set(subteams::member_count.eq(subteams::member_count + delta))
+        .execute(conn)?;
+    }
+    Ok(())
 }
 
 pub fn groups_of_member(

@@ -1,0 +1,1 @@
+ALTER TABLE subteams DROP COLUMN member_count;
