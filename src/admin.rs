@@ -7,11 +7,14 @@ use crate::scim::card::email_address;
 use crate::scim::ids::{MemberId, TokenId};
 use crate::scim::policy::Policy;
 use crate::scim::token;
-use crate::service;
+use crate::service::guard::{self, Decision};
+use crate::service::{self, Scope};
 use crate::store::db::{DbConnection, write_transaction};
+use crate::store::holds::{self, Held};
 use crate::store::members::{self, MemberRow, UnprovisionedMember};
 use crate::store::tenants::{self, TenantRow};
 use crate::store::tokens::{self, TokenRow};
+use crate::telemetry::DETACHED;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -222,4 +225,36 @@ pub fn find_member(
             ids: found.into_iter().map(|row| row.id).collect(),
         }),
     }
+}
+
+/// Who the activity log names for a decision on held removals made with
+/// `scimd held approve|reject`.
+fn held_actor() -> Actor {
+    Actor {
+        token_label: "scimd held".to_owned(),
+        client: Client::Other,
+    }
+}
+
+/// The team's removals waiting for an admin, oldest first.
+pub fn held_removals(conn: &mut DbConnection, tenant: &TenantRow) -> Result<Vec<Held>, AdminError> {
+    Ok(holds::open(&tenant.tenant_id(), conn)?)
+}
+
+/// Approves or rejects held removals (`ids`, or all when `None`).
+pub fn decide_held(
+    conn: &mut DbConnection,
+    tenant: &TenantRow,
+    ids: Option<&[i64]>,
+    decision: Decision,
+) -> Result<Vec<Held>, AdminError> {
+    let policy = policy(conn, tenant)?;
+    let tenant_id = tenant.tenant_id();
+    let scope = Scope {
+        tenant: &tenant_id,
+        policy: &policy,
+        actor: &held_actor(),
+        telemetry: &DETACHED,
+    };
+    Ok(guard::decide(&scope, conn, ids, decision)?)
 }

@@ -37,7 +37,8 @@ pub struct ActivityArgs {
     /// Summarise instead of listing each write.
     #[arg(long, value_enum)]
     summary: Option<SummaryKind>,
-    /// With `--summary runs`: minutes of quiet that end a run (default 10).
+    /// With `--summary runs`: minutes of quiet that end a run (default: the
+    /// team's policy, as the removal guard counts runs; 10 unless set).
     #[arg(long)]
     run_gap_mins: Option<i64>,
 }
@@ -73,19 +74,23 @@ fn since(text: &str) -> anyhow::Result<String> {
 }
 
 pub fn run(database_url: &str, args: &ActivityArgs) -> anyhow::Result<()> {
-    let grouping = match (args.summary, args.run_gap_mins) {
-        (Some(SummaryKind::Runs), gap) => {
-            Some(Grouping::Runs(chrono::Duration::minutes(gap.unwrap_or(10))))
-        }
-        (Some(SummaryKind::Hourly), None) => Some(Grouping::Hourly),
-        (None, None) => None,
-        (_, Some(_)) => {
-            anyhow::bail!("--run-gap-mins only applies to --summary runs")
-        }
-    };
+    if args.run_gap_mins.is_some() && !matches!(args.summary, Some(SummaryKind::Runs)) {
+        anyhow::bail!("--run-gap-mins only applies to --summary runs");
+    }
     let pool = open(database_url)?;
     let conn = &mut *pool.get()?;
     let tenant = admin::find_tenant(conn, &args.tenant)?;
+    let grouping = match args.summary {
+        Some(SummaryKind::Runs) => {
+            let gap = match args.run_gap_mins {
+                Some(gap) => gap,
+                None => i64::try_from(admin::policy(conn, &tenant)?.run_gap_mins)?,
+            };
+            Some(Grouping::Runs(chrono::Duration::minutes(gap)))
+        }
+        Some(SummaryKind::Hourly) => Some(Grouping::Hourly),
+        None => None,
+    };
     let since = args.since.as_deref().map(since).transpose()?;
     let events = store::activity::since(&tenant.tenant_id(), conn, since.as_deref())?;
     let (columns, rows): (&[&str], Vec<Vec<String>>) = match grouping {

@@ -3,6 +3,7 @@
 //! operator functions (`scimd::admin`) and services the server uses.
 
 mod activity;
+mod held;
 mod member;
 mod outbox;
 mod policy;
@@ -53,6 +54,8 @@ enum Command {
     /// A tenant's emails (invites, digests): their delivery state, retry, purge.
     #[command(subcommand)]
     Outbox(outbox::OutboxCommand),
+    /// Removals held by a team's deprovisioning guard: list, approve, reject.
+    Held(held::HeldArgs),
 }
 
 /// `scimd --version`: the binary's version and the database schema it
@@ -117,6 +120,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Policy(command) => policy::run(url, command),
         Command::Activity(args) => activity::run(url, &args),
         Command::Outbox(command) => outbox::run(url, command),
+        Command::Held(args) => held::run(url, args),
     }
 }
 

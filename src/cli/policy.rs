@@ -3,7 +3,9 @@
 use clap::Subcommand;
 use scimd::admin;
 use scimd::scim::card::email_address;
-use scimd::scim::policy::{CardField, Deprovisioning, Policy, TeamRole};
+use scimd::scim::policy::{
+    CardField, Deprovisioning, Policy, RemovalGuard, TeamRole, parse_removal_guard,
+};
 
 use super::{Switch, open, parse_pair};
 
@@ -15,7 +17,7 @@ pub enum PolicyCommand {
         tenant: String,
     },
     /// Change settings; what is not named stays as it is.
-    Set(PolicySetArgs),
+    Set(Box<PolicySetArgs>),
 }
 
 #[derive(clap::Args)]
@@ -67,9 +69,24 @@ pub struct PolicySetArgs {
     /// Send digests of additions and removals to the admin contacts and the team admins.
     #[arg(long)]
     digests: Option<Switch>,
+    /// Hold removals beyond N members (or P% of the team) in one sync run: N, P% or off.
+    #[arg(long, value_parser = parse_guard)]
+    removal_guard: Option<GuardSetting>,
+    /// Minutes without writes that end a sync run (for the removal guard and
+    /// `scimd activity --summary runs`).
+    #[arg(long)]
+    run_gap_mins: Option<u64>,
     /// Seconds of quiet after which a provisioning burst is digested.
     #[arg(long)]
     digest_quiet_secs: Option<u64>,
+}
+
+/// `--removal-guard`: a guard, or none (`off`).
+#[derive(Clone)]
+struct GuardSetting(Option<RemovalGuard>);
+
+fn parse_guard(text: &str) -> Result<GuardSetting, String> {
+    parse_removal_guard(text).map(GuardSetting)
 }
 
 fn parse_field_switch(text: &str) -> Result<(CardField, bool), String> {
@@ -141,6 +158,12 @@ fn edit_policy(policy: &mut Policy, args: PolicySetArgs) {
     if let Some(switch) = args.digests {
         policy.digests = switch.on();
     }
+    if let Some(GuardSetting(guard)) = args.removal_guard {
+        policy.removal_guard = guard;
+    }
+    if let Some(minutes) = args.run_gap_mins {
+        policy.run_gap_mins = minutes;
+    }
     if let Some(secs) = args.digest_quiet_secs {
         policy.digest_quiet_secs = secs;
     }
@@ -156,7 +179,7 @@ pub fn run(database_url: &str, command: PolicyCommand) -> anyhow::Result<()> {
         }
         PolicyCommand::Set(args) => {
             let tenant = admin::find_tenant(conn, &args.tenant)?;
-            admin::set_policy(conn, &tenant, |policy| edit_policy(policy, args))?
+            admin::set_policy(conn, &tenant, |policy| edit_policy(policy, *args))?
         }
     };
     println!("{policy}");

@@ -49,6 +49,13 @@ pub enum Operation {
     Deactivate,
     Reactivate,
     Delete,
+    /// A removal the team's guard kept from the member side (the SCIM side
+    /// shows the IdP's change).
+    Held,
+    /// A held removal an admin let through.
+    Approved,
+    /// A held removal an admin turned down: the member stays.
+    Rejected,
 }
 
 impl Operation {
@@ -60,6 +67,9 @@ impl Operation {
             Operation::Deactivate => "deactivate",
             Operation::Reactivate => "reactivate",
             Operation::Delete => "delete",
+            Operation::Held => "held",
+            Operation::Approved => "approved",
+            Operation::Rejected => "rejected",
         }
     }
 
@@ -126,6 +136,11 @@ pub struct Change {
 /// of the team (the user is outside the user allowlist, or inactive): such
 /// a write is not an addition or a removal for digests.
 pub const NOT_IN_TEAM: &str = "not in the team";
+
+/// How the detail of a user write starts when the member's place in the
+/// team stayed as it was for another reason (the IdP took back a removal
+/// the guard held): not an addition or a removal either.
+pub const TEAM_UNCHANGED: &str = "team unchanged";
 
 /// How many members a membership detail names before it only counts.
 pub const NAMED_MEMBERS: usize = 5;
@@ -249,7 +264,7 @@ impl LoggedEvent {
             && !self
                 .detail
                 .as_deref()
-                .is_some_and(|d| d.starts_with(NOT_IN_TEAM))
+                .is_some_and(|d| d.starts_with(NOT_IN_TEAM) || d.starts_with(TEAM_UNCHANGED))
     }
 
     /// A member who joined the team (created, adopted or back).
@@ -257,9 +272,13 @@ impl LoggedEvent {
         self.moved_team() && matches!(self.operation.as_str(), "create" | "adopt" | "reactivate")
     }
 
-    /// A member who left the team (deactivated or deleted).
+    /// A member who left the team (deactivated, deleted, or a held removal approved).
     pub fn is_removal(&self) -> bool {
-        self.moved_team() && matches!(self.operation.as_str(), "deactivate" | "delete")
+        self.moved_team()
+            && matches!(
+                self.operation.as_str(),
+                "deactivate" | "delete" | "approved"
+            )
     }
 }
 
@@ -288,6 +307,8 @@ pub struct SyncSummary {
     pub users_deactivated: usize,
     pub users_reactivated: usize,
     pub users_deleted: usize,
+    /// Removals the team's guard held.
+    pub users_held: usize,
     pub groups_created: usize,
     pub groups_updated: usize,
     pub groups_deleted: usize,
@@ -296,7 +317,7 @@ pub struct SyncSummary {
 
 impl SyncSummary {
     /// Column names, in the order of `values`.
-    pub const COLUMNS: [&'static str; 13] = [
+    pub const COLUMNS: [&'static str; 14] = [
         "start",
         "end",
         "clients",
@@ -306,6 +327,7 @@ impl SyncSummary {
         "users deactivated",
         "users reactivated",
         "users deleted",
+        "users held",
         "groups created",
         "groups updated",
         "groups deleted",
@@ -322,6 +344,7 @@ impl SyncSummary {
                 self.users_deactivated,
                 self.users_reactivated,
                 self.users_deleted,
+                self.users_held,
                 self.groups_created,
                 self.groups_updated,
                 self.groups_deleted,
@@ -346,7 +369,8 @@ impl SyncSummary {
             ("Group", _) => &mut self.groups_updated,
             (_, "create") => &mut self.users_created,
             (_, "adopt") => &mut self.users_adopted,
-            (_, "deactivate") => &mut self.users_deactivated,
+            (_, "deactivate" | "approved") => &mut self.users_deactivated,
+            (_, "held") => &mut self.users_held,
             (_, "reactivate") => &mut self.users_reactivated,
             (_, "delete") => &mut self.users_deleted,
             _ => &mut self.users_updated,

@@ -186,6 +186,61 @@ pub struct Policy {
     pub digests: bool,
     /// Seconds without SCIM writes after which a burst counts as settled.
     pub digest_quiet_secs: u64,
+    /// Holds removals beyond this many in one sync run; `None`: off.
+    pub removal_guard: Option<RemovalGuard>,
+    /// Minutes without SCIM writes that end a sync run (the removal guard
+    /// counts per run, as `scimd activity --summary runs` groups them).
+    pub run_gap_mins: u64,
+}
+
+/// The mass-deprovisioning guard: how many removals one sync run may make
+/// before the rest are held for an admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovalGuard {
+    /// At most this many members.
+    Count(u64),
+    /// At most this percentage of the members in the team when the run began.
+    Percent(u8),
+}
+
+impl RemovalGuard {
+    /// The removals a run may make when the team had `baseline` members.
+    pub fn limit(self, baseline: u64) -> u64 {
+        match self {
+            RemovalGuard::Count(count) => count,
+            RemovalGuard::Percent(percent) => baseline * u64::from(percent) / 100,
+        }
+    }
+}
+
+impl fmt::Display for RemovalGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RemovalGuard::Count(count) => write!(f, "{count} members"),
+            RemovalGuard::Percent(percent) => write!(f, "{percent}% of the team"),
+        }
+    }
+}
+
+/// `N`, `P%` or `off`, as `--removal-guard` takes it.
+pub fn parse_removal_guard(text: &str) -> Result<Option<RemovalGuard>, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let bad =
+        || format!("a removal guard is a number (50), a percentage (10%) or off, not {text:?}");
+    match text.strip_suffix('%') {
+        Some(percent) => match percent.trim().parse::<u8>() {
+            Ok(p) if (1..=100).contains(&p) => Ok(Some(RemovalGuard::Percent(p))),
+            _ => Err(bad()),
+        },
+        None => text
+            .parse::<u64>()
+            .map(|n| Some(RemovalGuard::Count(n)))
+            .map_err(|_| bad()),
+    }
 }
 
 impl Default for Policy {
@@ -202,6 +257,8 @@ impl Default for Policy {
             admin_contacts: Vec::new(),
             digests: true,
             digest_quiet_secs: 900,
+            removal_guard: None,
+            run_gap_mins: 10,
         }
     }
 }
@@ -558,6 +615,22 @@ mod tests {
             },
             "active never sent counts as active"
         );
+    }
+
+    #[test]
+    fn removal_guards_parse_and_limit() {
+        assert_eq!(parse_removal_guard("50"), Ok(Some(RemovalGuard::Count(50))));
+        assert_eq!(
+            parse_removal_guard(" 10% "),
+            Ok(Some(RemovalGuard::Percent(10)))
+        );
+        assert_eq!(parse_removal_guard("OFF"), Ok(None));
+        for bad in ["0%", "101%", "-3", "ten", "5.5%"] {
+            assert!(parse_removal_guard(bad).is_err(), "{bad}");
+        }
+        assert_eq!(RemovalGuard::Count(3).limit(1000), 3);
+        assert_eq!(RemovalGuard::Percent(10).limit(1000), 100);
+        assert_eq!(RemovalGuard::Percent(10).limit(19), 1);
     }
 
     #[test]

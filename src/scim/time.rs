@@ -11,6 +11,13 @@ pub fn format(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// A stored (or any RFC 3339) time as an instant.
+pub fn parse(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 /// Parses any RFC 3339 instant (with any offset) into the stored format.
 pub fn normalize(rfc3339: &str) -> Option<String> {
     DateTime::parse_from_rfc3339(rfc3339)

@@ -4,6 +4,7 @@
 
 pub mod bulk;
 pub mod groups;
+pub mod guard;
 pub mod listing;
 pub mod policy;
 pub mod users;

@@ -14,12 +14,14 @@ use crate::scim::query::{self, Column, Condition, SqlValue};
 use crate::scim::resource::{self, Incoming};
 use crate::scim::schema::ResourceKind;
 use crate::scim::token;
+use crate::service::guard::{self, Removal};
 use crate::service::listing::{self, Rows};
 use crate::service::{
     Attempt, Scope, ServerAttrs, etag, logged, record, stored_with_server_attrs, with_server_attrs,
 };
 use crate::store::StoreError;
 use crate::store::db::{DbConnection, write_transaction};
+use crate::store::holds::{self, HeldKind};
 use crate::store::members::{self, LockFor, MemberRow, MemberWrite};
 use crate::store::outbox::{self, NewEmail};
 use crate::store::subteams::{self, GroupRef};
@@ -346,6 +348,7 @@ pub fn create(
         // Only a listed user adopts a member made outside SCIM.
         let adoption_email = from_idp.email.as_deref().filter(|_| standing.listed);
         let (row, operation) = write_transaction(conn, |conn| {
+            let mut hold_cancelled = false;
             let (row, operation) =
                 match returning_member(scope, conn, &write.user_name, adoption_email)? {
                     Some((existing, operation)) => {
@@ -370,6 +373,17 @@ pub fn create(
                         if invite {
                             queue_invite(scope, conn, &id, &from_idp)?;
                         }
+                        // Created again after a DELETE the guard held (or an
+                        // admin turned down): the member, in the team all
+                        // along, is back in the member lists of the groups it
+                        // kept (a DELETE that went through left none).
+                        if operation == Operation::Reactivate && existing.in_team {
+                            if let Some(held) = holds::open_for(scope.tenant, conn, &id)? {
+                                guard::cancel(scope.tenant, conn, &held, &scope.actor.token_label)?;
+                            }
+                            subteams::shift_member_everywhere(scope.tenant, conn, &id, 1)?;
+                            hold_cancelled = true;
+                        }
                         (row, operation)
                     }
                     None => {
@@ -391,6 +405,9 @@ pub fn create(
                 };
             let mut change = user_change(operation, &Value::Null, &row, new_password);
             note_team_unchanged(&mut change, standing.listed, (false, row.in_team));
+            if hold_cancelled {
+                change.detail = Some(guard::cancelled_detail());
+            }
             record(scope, conn, KIND, 201, &change)?;
             Ok::<_, ScimError>((row, operation))
         })?;
@@ -505,6 +522,62 @@ pub fn sort_users_again(
     Ok(())
 }
 
+/// What the removal guard made of an update.
+enum Guarded {
+    Unchanged,
+    /// Newly held; the detail for the log.
+    Held(String),
+    /// The IdP took back a held removal.
+    Cancelled,
+}
+
+/// An update that deactivates a member in the team goes past the removal
+/// guard: held, the member stays in the team (`write.in_team`) while the
+/// SCIM side shows `active: false`. A member already held stays held, or is
+/// let off when the IdP says it is active again.
+fn guard_deactivation(
+    scope: &Scope<'_>,
+    conn: &mut DbConnection,
+    current: &MemberRow,
+    standing: &Standing,
+    write: &mut MemberWrite,
+) -> Result<Guarded, ScimError> {
+    // In the team though the IdP said inactive: only the guard leaves a
+    // member so, with the removal held or turned down by an admin.
+    if current.in_team && !current.active {
+        if standing.in_team
+            && let Some(held) = holds::open_for(scope.tenant, conn, &current.member_id())?
+        {
+            guard::cancel(scope.tenant, conn, &held, &scope.actor.token_label)?;
+            return Ok(Guarded::Cancelled);
+        }
+        // Still inactive: the same removal again (Okta's PUTs repeat the
+        // whole user), which stays held, or stays turned down.
+        if !standing.in_team {
+            write.in_team = true;
+        }
+        return Ok(Guarded::Unchanged);
+    }
+    let deactivates = current.in_team && standing.listed && !standing.in_team;
+    if !deactivates {
+        return Ok(Guarded::Unchanged);
+    }
+    match guard::check(scope, conn)? {
+        Removal::Apply => Ok(Guarded::Unchanged),
+        Removal::Hold { run_started_at } => {
+            write.in_team = true;
+            let detail = guard::hold(
+                scope,
+                conn,
+                (&current.member_id(), current.user_name.as_deref()),
+                HeldKind::Deactivate,
+                &run_started_at,
+            )?;
+            Ok(Guarded::Held(detail))
+        }
+    }
+}
+
 fn replace_with(
     scope: &Scope<'_>,
     conn: &mut DbConnection,
@@ -536,13 +609,15 @@ fn replace_with(
                         .merge_card(CardWrite::Update, &card_now, &from_idp),
                 );
             }
+            let guarded = guard_deactivation(scope, conn, &current, &standing, &mut write)?;
             let row = members::update(scope.tenant, conn, &current, &write)
                 .map_err(map_unique(&write.user_name))?;
             let joined = (standing.listed && !was_listed)
                 .then(|| join_team(scope, conn, id, &from_idp))
                 .transpose()?;
-            let operation = match joined {
-                Some(Joined::Adopted) => Operation::Adopt,
+            let operation = match (joined, &guarded) {
+                (Some(Joined::Adopted), _) => Operation::Adopt,
+                (_, Guarded::Held(_)) => Operation::Held,
                 _ => Operation::of_update(current.active, row.active),
             };
             let mut change = user_change(
@@ -552,6 +627,13 @@ fn replace_with(
                 write.password_hash.is_some(),
             );
             note_team_unchanged(&mut change, standing.listed, (current.in_team, row.in_team));
+            match guarded {
+                Guarded::Held(detail) => change.detail = Some(detail),
+                Guarded::Cancelled => {
+                    change.detail = Some(guard::cancelled_detail());
+                }
+                Guarded::Unchanged => {}
+            }
             record(scope, conn, KIND, 200, &change)?;
             Ok::<_, ScimError>(row)
         })?;
@@ -590,6 +672,44 @@ pub fn patch(
     })
 }
 
+/// A DELETE of a member in the team, past the removal guard: when held, the
+/// SCIM side goes (404, out of the groups' member lists, the `userName`
+/// free) while the member keeps its team, subteams and card until an admin
+/// decides. A held deactivation becomes a held delete. `None`: not held.
+fn hold_delete(
+    scope: &Scope<'_>,
+    conn: &mut DbConnection,
+    current: &MemberRow,
+) -> Result<Option<Change>, ScimError> {
+    let id = current.member_id();
+    let run_started_at = match holds::open_for(scope.tenant, conn, &id)? {
+        Some(held) => {
+            guard::cancel(scope.tenant, conn, &held, &scope.actor.token_label)?;
+            held.run_started_at
+        }
+        None => match guard::check(scope, conn)? {
+            Removal::Apply => return Ok(None),
+            Removal::Hold { run_started_at } => run_started_at,
+        },
+    };
+    subteams::shift_member_everywhere(scope.tenant, conn, &id, -1)?;
+    members::deprovision_scim_only(scope.tenant, conn, &id)?;
+    let detail = guard::hold(
+        scope,
+        conn,
+        (&id, current.user_name.as_deref()),
+        HeldKind::Delete,
+        &run_started_at,
+    )?;
+    Ok(Some(Change {
+        operation: Operation::Held,
+        resource_id: current.id.clone(),
+        resource_name: current.user_name.clone(),
+        fields_changed: Vec::new(),
+        detail: Some(detail),
+    }))
+}
+
 /// DELETE: deactivates or purges the member, as the team's policy says.
 pub fn delete(
     scope: &Scope<'_>,
@@ -610,6 +730,11 @@ pub fn delete(
     logged(scope, conn, &attempt, |conn| {
         write_transaction(conn, |conn| {
             let current = locked(scope, conn, id, if_match)?;
+            if current.in_team
+                && let Some(change) = hold_delete(scope, conn, &current)?
+            {
+                return record(scope, conn, KIND, 204, &change);
+            }
             // The user leaves its groups in either mode (a purge would
             // cascade), and those groups' versions move.
             subteams::remove_member_everywhere(scope.tenant, conn, id)?;

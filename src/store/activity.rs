@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::scim::activity::{LoggedEvent, NewEvent};
+use crate::scim::activity::{LoggedEvent, NOT_IN_TEAM, NewEvent};
 use crate::scim::ids::TenantId;
 use crate::scim::time;
 use crate::store::Db;
@@ -137,6 +137,59 @@ pub fn between(
         .filter(provisioning_events::seq.le(through))
         .order(provisioning_events::seq.asc());
     load_events(query, conn)
+}
+
+/// The times of the team's writes after `after`, oldest first, at most `limit`.
+pub fn times_after(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(provisioning_events::table
+        .filter(provisioning_events::tenant_id.eq(tenant.as_str()))
+        .filter(provisioning_events::occurred_at.gt(after))
+        .order(provisioning_events::occurred_at.asc())
+        .limit(limit)
+        .select(provisioning_events::occurred_at)
+        .load(conn)?)
+}
+
+/// The times of the team's writes before `before`, newest first, at most `limit`.
+pub fn times_before(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    before: &str,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(provisioning_events::table
+        .filter(provisioning_events::tenant_id.eq(tenant.as_str()))
+        .filter(provisioning_events::occurred_at.lt(before))
+        .order(provisioning_events::occurred_at.desc())
+        .limit(limit)
+        .select(provisioning_events::occurred_at)
+        .load(conn)?)
+}
+
+/// How many members joined the team (created, adopted, back) since `since`.
+pub fn additions_since(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    since: &str,
+) -> Result<i64, StoreError> {
+    Ok(provisioning_events::table
+        .filter(provisioning_events::tenant_id.eq(tenant.as_str()))
+        .filter(provisioning_events::occurred_at.ge(since))
+        .filter(provisioning_events::resource_type.eq("User"))
+        .filter(provisioning_events::operation.eq_any(["create", "adopt", "reactivate"]))
+        .filter(provisioning_events::status.lt(400))
+        .filter(
+            provisioning_events::detail
+                .is_null()
+                .or(provisioning_events::detail.not_like(format!("{NOT_IN_TEAM}%"))),
+        )
+        .count()
+        .get_result(conn)?)
 }
 
 /// Deletes events older than `before` (stored time format); returns how many.

@@ -1129,3 +1129,35 @@ pub fn shared_emails(
     }
     Ok(shared)
 }
+
+/// How many members are in the team (the member side).
+pub fn in_team_count(tenant: &TenantId, conn: &mut DbConnection) -> Result<i64, StoreError> {
+    Ok(members::table
+        .filter(members::tenant_id.eq(tenant.as_str()))
+        .filter(members::in_team.eq(true))
+        .count()
+        .get_result(conn)?)
+}
+
+/// A DELETE the removal guard held: the SCIM view goes (404, the
+/// `userName` is free again) while the member stays in the team.
+pub fn deprovision_scim_only(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    id: &MemberId,
+) -> Result<(), StoreError> {
+    let now = time::now();
+    diesel::update(
+        members::table
+            .filter(members::tenant_id.eq(tenant.as_str()))
+            .filter(members::id.eq(id.as_str()))
+            .filter(members::deprovisioned_at.is_null()),
+    )
+    .set((
+        members::active.eq(false),
+        members::deprovisioned_at.eq(&now),
+        members::updated_at.eq(&now),
+    ))
+    .execute(conn)?;
+    Ok(())
+}

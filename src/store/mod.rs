@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod db;
 pub mod filter;
+pub mod holds;
 pub mod members;
 pub mod outbox;
 pub mod policies;

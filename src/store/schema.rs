@@ -168,7 +168,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    held_removals (seq) {
+        seq -> BigInt,
+        tenant_id -> Text,
+        member_id -> Text,
+        user_name -> Nullable<Text>,
+        kind -> Text,
+        held_at -> Text,
+        run_started_at -> Text,
+        resolution -> Nullable<Text>,
+        resolved_at -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    removal_guard_runs (tenant_id) {
+        tenant_id -> Text,
+        run_started_at -> Text,
+        checked_through -> Text,
+        baseline -> BigInt,
+        removals -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    held_removals,
+    removal_guard_runs,
     tenants,
     api_tokens,
     members,

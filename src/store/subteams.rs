@@ -254,6 +254,21 @@ pub fn remove_member_everywhere(
     conn: &mut DbConnection,
     member: &MemberId,
 ) -> Result<usize, StoreError> {
+    let groups = shift_member_everywhere(tenant, conn, member, -1)?;
+    drop_member_rows(tenant, conn, member)?;
+    Ok(groups)
+}
+
+/// The user leaves or rejoins the SCIM member lists of every group it is
+/// in (`step` -1 or +1 to their counts) while its rows stay: a DELETE the
+/// removal guard held keeps the member's subteams until an admin decides.
+/// Each group gets a new version and lastModified. Returns how many.
+pub fn shift_member_everywhere(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    member: &MemberId,
+    step: i64,
+) -> Result<usize, StoreError> {
     let groups: Vec<String> = subteam_members::table
         .filter(subteam_members::tenant_id.eq(tenant.as_str()))
         .filter(subteam_members::member_id.eq(member.as_str()))
@@ -269,17 +284,26 @@ pub fn remove_member_everywhere(
         .set((
             subteams::updated_at.eq(&now),
             subteams::version.eq(subteams::version + 1),
-            subteams::member_count.eq(subteams::member_count - 1),
+            subteams::member_count.eq(subteams::member_count + step),
         ))
         .execute(conn)?;
     }
+    Ok(groups.len())
+}
+
+/// Deletes the user's membership rows (its SCIM and subteam memberships).
+pub fn drop_member_rows(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    member: &MemberId,
+) -> Result<(), StoreError> {
     diesel::delete(
         subteam_members::table
             .filter(subteam_members::tenant_id.eq(tenant.as_str()))
             .filter(subteam_members::member_id.eq(member.as_str())),
     )
     .execute(conn)?;
-    Ok(groups.len())
+    Ok(())
 }
 
 /// Per group, how many of its members are in the team: the subteam's
@@ -394,6 +418,9 @@ pub fn members_page(
         .inner_join(members::table.on(members::id.eq(subteam_members::member_id)))
         .filter(subteam_members::tenant_id.eq(tenant.as_str()))
         .filter(subteam_members::subteam_id.eq(subteam.as_str()))
+        // A user whose DELETE the removal guard holds is gone from SCIM's
+        // view of the group, though its row stays for the subteam.
+        .filter(members::deprovisioned_at.is_null())
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(subteam_members::member_id.gt(after.to_owned()));

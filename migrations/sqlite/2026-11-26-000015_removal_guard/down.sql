@@ -1,0 +1,2 @@
+DROP TABLE removal_guard_runs;
+DROP TABLE held_removals;
