@@ -169,6 +169,7 @@ async fn main() {
         jobs: JobSettings::default(),
         access_log: false,
         metrics_team_label: false,
+        limits: Default::default(),
     })
     .unwrap();
     let bench = Bench {

@@ -1,6 +1,5 @@
 //! Builds the actix application; used by `scimd serve` and by the tests.
 
-use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
@@ -10,6 +9,7 @@ use anyhow::Context;
 
 use crate::config::REQUEST_BODY_MAX_BYTES;
 use crate::http::auth::{AuthSettings, Authenticator};
+use crate::http::limits::{self, ConnectionLimits};
 use crate::http::rate_limit::RateLimiter;
 use crate::http::state::{AppState, Db};
 use crate::http::{self, error, metrics, request_log};
@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub access_log: bool,
     /// Provisioning metrics per team too (fine for a few teams, not thousands).
     pub metrics_team_label: bool,
+    /// Timeouts for slow clients and the bound on open connections.
+    pub limits: ConnectionLimits,
 }
 
 pub struct Application {
@@ -59,7 +61,7 @@ impl Application {
             Backend::Postgres => Db::new(pool, server_metrics.clone()),
         };
         let state = web::Data::new(AppState {
-            auth: Authenticator::new(db.clone(), config.auth),
+            auth: Authenticator::new(db.clone(), config.auth.clone()),
             db,
             rate_limit: config.rate_limit.map(RateLimiter::new),
             policies: Arc::default(),
@@ -67,12 +69,17 @@ impl Application {
         });
         let in_flight = server_metrics.in_flight();
         let server_metrics = web::Data::from(server_metrics);
-        let listener = TcpListener::bind(&config.bind)
+        let limits = config.limits;
+        let listener = limits::listen(&config.bind, limits.backlog)
             .with_context(|| format!("--bind {}: cannot listen there", config.bind))?;
         let port = listener.local_addr()?.port();
         let access_log = config.access_log;
         let server = HttpServer::new(move || {
             App::new()
+                // Innermost, so a late body's 408 is counted and logged.
+                .wrap(from_fn(move |req, next| {
+                    limits::guard(req, next, limits.body_timeout)
+                }))
                 .wrap(prometheus.clone())
                 // Outermost: every answer, even a middleware's error, gets its id.
                 .wrap(from_fn({
@@ -89,6 +96,11 @@ impl Application {
                 .default_service(web::to(error::not_found))
         })
         .workers(config.workers)
+        .client_request_timeout(limits.header_timeout)
+        .client_disconnect_timeout(limits.disconnect_timeout)
+        .keep_alive(limits.keep_alive)
+        .max_connections(limits.max_connections)
+        .on_connect(limits::watch_connection(limits.idle_allowance()))
         .listen(listener)?
         .run();
         Ok(Application { server, port, jobs })

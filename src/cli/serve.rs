@@ -9,6 +9,8 @@ use clap::ValueEnum;
 use clap::builder::BoolishValueParser;
 use scimd::admin;
 use scimd::http::auth::AuthSettings;
+use scimd::http::limits::ConnectionLimits;
+use scimd::http::throttle::{self, FailureLimit, TrustedProxies};
 use scimd::jobs::{self, JobSettings};
 use scimd::startup::{Application, ServerConfig};
 use scimd::store::db::{self, DbConnection};
@@ -63,6 +65,70 @@ pub struct ServeArgs {
     /// Days the activity log is kept.
     #[arg(long, env = "SCIMD_ACTIVITY_RETENTION_DAYS", default_value_t = 90)]
     activity_retention_days: u64,
+    /// A proxy (address or CIDR network) whose X-Forwarded-For names the
+    /// client for the failed-authentication throttle; repeatable (the
+    /// variable takes a comma-separated list).
+    #[arg(
+        long = "trusted-proxy",
+        env = "SCIMD_TRUSTED_PROXIES",
+        value_name = "ADDRESS_OR_CIDR",
+        value_delimiter = ',',
+        value_parser = throttle::parse_trusted_proxy
+    )]
+    trusted_proxies: Vec<ipnet::IpNet>,
+    /// Failed authentications a client address may make in a burst before
+    /// it gets 429 (0: no limit); the budget refills over the window.
+    #[arg(long, env = "SCIMD_AUTH_FAILURES", default_value_t = 10)]
+    auth_failures: u32,
+    /// Seconds over which an address's failure budget refills.
+    #[arg(
+        long,
+        env = "SCIMD_AUTH_FAILURE_WINDOW_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    auth_failure_window_secs: u64,
+    /// Seconds a new connection has to send its first request's headers
+    /// (408 after).
+    #[arg(
+        long,
+        env = "SCIMD_HEADER_TIMEOUT_SECS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    header_timeout_secs: u64,
+    /// Seconds a request has to send its whole body once its headers are in
+    /// (408 after).
+    #[arg(
+        long,
+        env = "SCIMD_BODY_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    body_timeout_secs: u64,
+    /// Seconds an idle connection is kept for a next request (0: a
+    /// connection per request).
+    #[arg(long, env = "SCIMD_KEEP_ALIVE_SECS", default_value_t = 5)]
+    keep_alive_secs: u64,
+    /// Seconds a client has to close its side after we close ours.
+    #[arg(long, env = "SCIMD_DISCONNECT_TIMEOUT_SECS", default_value_t = 1)]
+    disconnect_timeout_secs: u64,
+    /// Open connections per worker; beyond them new ones wait in the backlog.
+    #[arg(
+        long,
+        env = "SCIMD_MAX_CONNECTIONS",
+        default_value_t = 256,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    max_connections: u64,
+    /// Connections the kernel queues before they are accepted.
+    #[arg(
+        long,
+        env = "SCIMD_BACKLOG",
+        default_value_t = 1024,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    backlog: u32,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -135,6 +201,11 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         }),
         auth: AuthSettings {
             recheck: Duration::from_secs(args.token_recheck_secs),
+            failures: FailureLimit {
+                failures: args.auth_failures,
+                window: Duration::from_secs(args.auth_failure_window_secs),
+            },
+            trusted_proxies: TrustedProxies::new(args.trusted_proxies),
             ..AuthSettings::default()
         },
         rate_limit: (args.rate_limit > 0).then_some(args.rate_limit),
@@ -146,6 +217,14 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         },
         access_log: args.access_log,
         metrics_team_label: args.metrics_team_label,
+        limits: ConnectionLimits {
+            header_timeout: Duration::from_secs(args.header_timeout_secs),
+            body_timeout: Duration::from_secs(args.body_timeout_secs),
+            keep_alive: Duration::from_secs(args.keep_alive_secs),
+            disconnect_timeout: Duration::from_secs(args.disconnect_timeout_secs),
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            backlog: args.backlog,
+        },
     };
     if config.jobs.smtp_url.is_none() {
         tracing::warn!(

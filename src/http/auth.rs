@@ -2,9 +2,13 @@
 //! token is cached (keyed by its SHA-256, never the token itself); the cache
 //! re-reads the token's row every `recheck` interval so a revocation made by
 //! another process (the `scimd token revoke` CLI) takes effect within it.
+//! A token not in the cache costs a row read and argon2, so each client
+//! address may fail only so often (`throttle.rs`); a cached token is never
+//! throttled, since serving it costs nothing.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,6 +18,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use crate::http::request_log;
 use crate::http::state::{AppState, Db};
+use crate::http::throttle::{FailureLimit, FailureThrottle, TrustedProxies};
 use crate::scim::ScimError;
 use crate::scim::ids::{TenantId, TokenId};
 use crate::scim::token;
@@ -27,13 +32,17 @@ pub struct AuthTenant {
     pub token_label: String,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AuthSettings {
     /// How long a revoked token may keep working in another process.
     pub recheck: Duration,
     /// After this, argon2 runs again for the token.
     pub ttl: Duration,
     pub max_entries: usize,
+    /// Failed authentications each client address may make.
+    pub failures: FailureLimit,
+    /// Proxies whose `X-Forwarded-For` names the client address.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for AuthSettings {
@@ -42,6 +51,8 @@ impl Default for AuthSettings {
             recheck: Duration::from_secs(2),
             ttl: Duration::from_secs(600),
             max_entries: 10_000,
+            failures: FailureLimit::default(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -58,6 +69,7 @@ pub struct Authenticator {
     settings: AuthSettings,
     cache: Mutex<HashMap<[u8; 32], CacheEntry>>,
     in_flight: Mutex<HashMap<[u8; 32], Arc<Flight>>>,
+    throttle: FailureThrottle,
 }
 
 enum CacheState {
@@ -74,10 +86,16 @@ impl Authenticator {
     pub fn new(db: Db, settings: AuthSettings) -> Self {
         Authenticator {
             db,
+            throttle: FailureThrottle::new(settings.failures),
             settings,
             cache: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The address a request's failures are counted against.
+    pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
+        self.settings.trusted_proxies.client_ip(req)
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], CacheEntry>> {
@@ -125,7 +143,13 @@ impl Authenticator {
         );
     }
 
-    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<AuthTenant, ScimError> {
+    /// The tenant of the bearer token in `authorization`, presented by a
+    /// client at `client` (see `client_ip`).
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Result<AuthTenant, ScimError> {
         let presented = authorization
             .and_then(|value| {
                 let (scheme, token) = value.trim().split_once(' ')?;
@@ -153,23 +177,42 @@ impl Authenticator {
                 Ok(tenant)
             }
             CacheState::Miss => {
-                let parsed = token::parse(presented)
-                    .map(|t| (t.lookup_prefix.to_owned(), t.secret.to_owned()))
-                    .ok_or_else(|| unauthorized("the token is not valid"))?;
-                // Single flight: concurrent first requests with one token
-                // share one argon2 verification (19 MiB and ~17 ms each).
-                let flight = self.flight(key);
-                let outcome = flight
-                    .get_or_init(|| self.verify_in_db(parsed))
-                    .await
-                    .clone();
-                self.land(&key, &flight);
-                let (token_id, tenant) = outcome.map_err(ScimError::from)?;
-                self.remember(key, token_id.clone(), tenant.clone(), now);
-                self.record_use(token_id);
-                Ok(tenant)
+                // Before the row is read and argon2 runs: an address that
+                // has failed too often waits (429), whatever it presents.
+                let admission = self.throttle.admit(client, now)?;
+                let verified = self.verify(presented, key, now).await;
+                // Only a refused token spends the unit; a success, or a
+                // database we could not ask, gives it back.
+                if !matches!(verified, Err(ScimError::Unauthorized(_))) {
+                    self.throttle.refund(admission);
+                }
+                verified
             }
         }
+    }
+
+    /// A token the cache does not know: its row, then argon2.
+    async fn verify(
+        &self,
+        presented: &str,
+        key: [u8; 32],
+        now: Instant,
+    ) -> Result<AuthTenant, ScimError> {
+        let parsed = token::parse(presented)
+            .map(|t| (t.lookup_prefix.to_owned(), t.secret.to_owned()))
+            .ok_or_else(|| unauthorized("the token is not valid"))?;
+        // Single flight: concurrent first requests with one token
+        // share one argon2 verification (19 MiB and ~17 ms each).
+        let flight = self.flight(key);
+        let outcome = flight
+            .get_or_init(|| self.verify_in_db(parsed))
+            .await
+            .clone();
+        self.land(&key, &flight);
+        let (token_id, tenant) = outcome.map_err(ScimError::from)?;
+        self.remember(key, token_id.clone(), tenant.clone(), now);
+        self.record_use(token_id);
+        Ok(tenant)
     }
 
     /// The verification of this token in progress, joined or started.
@@ -271,7 +314,11 @@ impl FromRequest for AuthTenant {
             let state = state.ok_or_else(|| {
                 ScimError::internal(anyhow::anyhow!("application state is not configured"))
             })?;
-            let tenant = state.auth.authenticate(authorization.as_deref()).await?;
+            let client = state.auth.client_ip(&req);
+            let tenant = state
+                .auth
+                .authenticate(authorization.as_deref(), client)
+                .await?;
             request_log::set_team(&req, &tenant.tenant_id);
             if let Some(limiter) = &state.rate_limit {
                 limiter.admit(&tenant.tenant_id)?;

@@ -28,7 +28,7 @@ impl ResponseError for ScimError {
             ScimError::ServiceUnavailable => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
-            ScimError::TooManyRequests(seconds) => {
+            ScimError::TooManyRequests(seconds) | ScimError::AuthThrottled(seconds) => {
                 response.insert_header((header::RETRY_AFTER, seconds.to_string()));
             }
             _ => {}

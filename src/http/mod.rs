@@ -7,12 +7,14 @@ pub mod discovery;
 pub mod error;
 pub mod groups;
 pub mod health;
+pub mod limits;
 pub mod metrics;
 pub mod params;
 pub mod rate_limit;
 pub mod request_log;
 pub mod search;
 pub mod state;
+pub mod throttle;
 pub mod users;
 pub mod wire;
 

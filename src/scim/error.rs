@@ -49,6 +49,13 @@ pub enum ScimError {
     /// Over the tenant's request rate; the value is the `Retry-After` in seconds.
     #[error("too many requests for this team: retry after {0} s")]
     TooManyRequests(u64),
+    /// Too many failed authentications from the client's address; the value
+    /// is the `Retry-After` in seconds.
+    #[error("too many failed authentications from this address: retry after {0} s")]
+    AuthThrottled(u64),
+    /// The client took too long to send its request.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// Our fault, not the client's: logged with its source chain, shown as a generic message.
     #[error("internal server error")]
     Internal(#[source] anyhow::Error),
@@ -70,11 +77,12 @@ impl ScimError {
             ScimError::Unauthorized(_) => 401,
             ScimError::NotFound(_) => 404,
             ScimError::MethodNotAllowed(_) => 405,
+            ScimError::RequestTimeout(_) => 408,
             ScimError::Uniqueness(_) | ScimError::Conflict(_) => 409,
             ScimError::PreconditionFailed => 412,
             ScimError::PayloadTooLarge(_) => 413,
             ScimError::UnsupportedMediaType(_) => 415,
-            ScimError::TooManyRequests(_) => 429,
+            ScimError::TooManyRequests(_) | ScimError::AuthThrottled(_) => 429,
             ScimError::Internal(_) => 500,
             ScimError::ServiceUnavailable => 503,
         }

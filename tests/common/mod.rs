@@ -13,6 +13,7 @@ use diesel::prelude::*;
 use reqwest::{Client, Method, Response};
 use scimd::admin;
 use scimd::http::auth::AuthSettings;
+use scimd::http::limits::ConnectionLimits;
 use scimd::jobs::JobSettings;
 use scimd::startup::{Application, ServerConfig};
 use scimd::store::db::{self, DbPool};
@@ -112,6 +113,7 @@ pub struct TestOptions {
     pub rate_limit: Option<u32>,
     pub jobs: JobSettings,
     pub metrics_team_label: bool,
+    pub limits: ConnectionLimits,
 }
 
 impl Default for TestOptions {
@@ -127,6 +129,7 @@ impl Default for TestOptions {
                 ..JobSettings::default()
             },
             metrics_team_label: false,
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -148,6 +151,7 @@ impl TestApp {
             jobs: options.jobs,
             access_log: false,
             metrics_team_label: options.metrics_team_label,
+            limits: options.limits,
         };
         let app = Application::build(&config).expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
