@@ -170,6 +170,7 @@ async fn main() {
         access_log: false,
         metrics_team_label: false,
         limits: Default::default(),
+        tls: None,
     })
     .unwrap();
     let bench = Bench {

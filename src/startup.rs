@@ -12,6 +12,7 @@ use crate::http::auth::{AuthSettings, Authenticator};
 use crate::http::limits::{self, ConnectionLimits};
 use crate::http::rate_limit::RateLimiter;
 use crate::http::state::{AppState, Db};
+use crate::http::tls::{self, Certificates, TlsFiles};
 use crate::http::{self, error, metrics, request_log};
 use crate::jobs::{self, JobSettings, Jobs};
 use crate::scim::ScimError;
@@ -36,6 +37,8 @@ pub struct ServerConfig {
     pub metrics_team_label: bool,
     /// Timeouts for slow clients and the bound on open connections.
     pub limits: ConnectionLimits,
+    /// Serve HTTPS with this certificate and key; `None`: plain HTTP.
+    pub tls: Option<TlsFiles>,
 }
 
 pub struct Application {
@@ -100,8 +103,18 @@ impl Application {
         .client_disconnect_timeout(limits.disconnect_timeout)
         .keep_alive(limits.keep_alive)
         .max_connections(limits.max_connections)
-        .on_connect(limits::watch_connection(limits.idle_allowance()))
-        .listen(listener)?
+        .on_connect(limits::watch_connection(limits.idle_allowance()));
+        let server = match &config.tls {
+            None => server.listen(listener)?,
+            Some(files) => {
+                let certificates = Certificates::load(files.clone())?;
+                let tls_config = certificates.server_config()?;
+                actix_web::rt::spawn(tls::reload_on_hangup(certificates));
+                server
+                    .tls_handshake_timeout(limits.header_timeout)
+                    .listen_rustls_0_23(listener, tls_config)?
+            }
+        }
         .run();
         Ok(Application { server, port, jobs })
     }

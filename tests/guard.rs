@@ -109,8 +109,14 @@ async fn removals_up_to_the_limit_all_go_through(backend: Backend) {
         return;
     };
     let shown = app.cli(&[
-        "policy", "set", "--tenant", "acme", "--removal-guard", "3",
-        "--admin-contact", "it@acme.example",
+        "policy",
+        "set",
+        "--tenant",
+        "acme",
+        "--removal-guard",
+        "3",
+        "--admin-contact",
+        "it@acme.example",
     ]);
     assert!(shown.contains(r#""removal_guard": {"#), "{shown}");
     let ids = create_users(&app, "user", 6).await;
@@ -225,7 +231,14 @@ async fn a_percentage_guard_counts_the_team_as_the_run_began(backend: Backend) {
             .execute(conn)
             .unwrap();
     }
-    app.cli(&["policy", "set", "--tenant", "acme", "--removal-guard", "20%"]);
+    app.cli(&[
+        "policy",
+        "set",
+        "--tenant",
+        "acme",
+        "--removal-guard",
+        "20%",
+    ]);
     // This run adds five (the base stays 10: 20% is 2 removals) ...
     create_users(&app, "new", 5).await;
     // ... and removes four.

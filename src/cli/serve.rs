@@ -11,6 +11,7 @@ use scimd::admin;
 use scimd::http::auth::AuthSettings;
 use scimd::http::limits::ConnectionLimits;
 use scimd::http::throttle::{self, FailureLimit, TrustedProxies};
+use scimd::http::tls::TlsFiles;
 use scimd::jobs::{self, JobSettings};
 use scimd::startup::{Application, ServerConfig};
 use scimd::store::db::{self, DbConnection};
@@ -129,6 +130,13 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     backlog: u32,
+    /// Serve HTTPS with this PEM certificate chain (server certificate
+    /// first); needs --tls-key. Re-read, with the key, on SIGHUP.
+    #[arg(long, env = "SCIMD_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "SCIMD_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -225,6 +233,10 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
             backlog: args.backlog,
         },
+        tls: args
+            .tls_cert
+            .zip(args.tls_key)
+            .map(|(cert, key)| TlsFiles { cert, key }),
     };
     if config.jobs.smtp_url.is_none() {
         tracing::warn!(
@@ -233,7 +245,12 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     }
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&config)?;
-        tracing::info!(bind = %config.bind, port = app.port(), "scimd listening");
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        tracing::info!(bind = %config.bind, port = app.port(), scheme, "scimd listening");
         app.run_until_stopped().await?;
         Ok(())
     })

@@ -24,11 +24,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use actix_tls::accept::rustls_0_23::TlsStream;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Extensions, Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::http::ConnectionType;
 use actix_web::middleware::Next;
+use actix_web::rt::net::TcpStream;
 use actix_web::rt::time::{Instant, Sleep, sleep, timeout};
 use actix_web::web::Bytes;
 use actix_web::{Error, HttpMessage, HttpResponse};
@@ -146,8 +148,12 @@ pub fn watch_connection(
     allowance: Duration,
 ) -> impl Fn(&dyn Any, &mut Extensions) + Send + Sync + 'static {
     move |io, extensions| {
-        let Some(stream) = io.downcast_ref::<actix_web::rt::net::TcpStream>() else {
-            return;
+        let stream = match io.downcast_ref::<TcpStream>() {
+            Some(plain) => plain,
+            None => match io.downcast_ref::<TlsStream<TcpStream>>() {
+                Some(tls) => tls.get_ref().0,
+                None => return,
+            },
         };
         let socket = match stream.as_fd().try_clone_to_owned() {
             Ok(fd) => std::net::TcpStream::from(fd),

@@ -15,6 +15,7 @@ pub mod request_log;
 pub mod search;
 pub mod state;
 pub mod throttle;
+pub mod tls;
 pub mod users;
 pub mod wire;
 
