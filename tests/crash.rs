@@ -53,8 +53,6 @@ struct Ledger {
     acknowledged: u64,
     /// Answers other than 2xx: none are expected.
     unexpected: Vec<String>,
-    /// A request was sent but never answered: the server died with it.
-    cut_off: bool,
     next: u64,
 }
 
@@ -159,7 +157,6 @@ impl Ledger {
                 Answer::Refused => return false,
                 Answer::Lost => {
                     self.unanswered_creates.insert(user_name);
-                    self.cut_off = true;
                     return false;
                 }
             }
@@ -179,7 +176,6 @@ impl Ledger {
                 Answer::Refused => return false,
                 Answer::Lost => {
                     self.users[index].unanswered_title = Some(title);
-                    self.cut_off = true;
                     return false;
                 }
             }
@@ -206,7 +202,6 @@ impl Ledger {
                 Answer::Refused => return false,
                 Answer::Lost => {
                     self.unanswered_members.insert(id);
-                    self.cut_off = true;
                     return false;
                 }
             }
@@ -276,11 +271,11 @@ async fn list_all(
 /// Checks every acknowledged write against a server started after the
 /// kill, then takes what is there as the known state (an unanswered write
 /// that landed is durable now, one that did not never will).
-async fn verify(server: &Server, token: &str, ledgers: &mut [Ledger]) -> u64 {
+async fn verify(server: &Server, token: &str, ledgers: &mut [Ledger]) -> Verdict {
     let client = http();
     let base = server.scim();
     let users = list_all(&client, &base, token, "Users").await;
-    let mut checked = 0;
+    let mut verdict = Verdict::default();
     let mut expected_names = BTreeSet::new();
     for ledger in ledgers.iter_mut() {
         for user in &mut ledger.users {
@@ -295,12 +290,15 @@ async fn verify(server: &Server, token: &str, ledgers: &mut [Ledger]) -> u64 {
             );
             let title = found["title"].as_str().map(str::to_owned);
             match &user.unanswered_title {
-                Some(maybe) => assert!(
-                    title == user.title || title.as_ref() == Some(maybe),
-                    "{}: title {title:?}, acknowledged {:?}, unanswered {maybe:?}",
-                    user.user_name,
-                    user.title
-                ),
+                Some(maybe) => {
+                    assert!(
+                        title == user.title || title.as_ref() == Some(maybe),
+                        "{}: title {title:?}, acknowledged {:?}, unanswered {maybe:?}",
+                        user.user_name,
+                        user.title
+                    );
+                    verdict.count_unanswered(title.as_ref() == Some(maybe));
+                }
                 None => assert_eq!(
                     title, user.title,
                     "{}: the last acknowledged PATCH is lost",
@@ -313,10 +311,11 @@ async fn verify(server: &Server, token: &str, ledgers: &mut [Ledger]) -> u64 {
         }
         // Unanswered creates that landed join the known users, whole.
         for user_name in std::mem::take(&mut ledger.unanswered_creates) {
-            if let Some((id, found)) = users
+            let found = users
                 .iter()
-                .find(|(_, u)| u["userName"] == user_name.as_str())
-            {
+                .find(|(_, u)| u["userName"] == user_name.as_str());
+            verdict.count_unanswered(found.is_some());
+            if let Some((id, found)) = found {
                 assert_eq!(found["emails"][0]["value"], user_name.as_str(), "{found}");
                 assert_eq!(found["name"]["givenName"], "Crash", "{found}");
                 ledger.users.push(KnownUser {
@@ -354,16 +353,38 @@ async fn verify(server: &Server, token: &str, ledgers: &mut [Ledger]) -> u64 {
             .collect();
         let strays: Vec<_> = members.difference(&allowed).collect();
         assert!(strays.is_empty(), "members nobody added: {strays:?}");
+        for id in std::mem::take(&mut ledger.unanswered_members) {
+            verdict.count_unanswered(members.contains(&id));
+        }
         ledger.members = members;
-        ledger.unanswered_members.clear();
-        checked += ledger.acknowledged;
+        verdict.checked += ledger.acknowledged;
     }
     let strays: Vec<_> = users
         .values()
         .filter(|u| !expected_names.contains(u["userName"].as_str().unwrap()))
         .collect();
     assert!(strays.is_empty(), "users nobody created: {strays:?}");
-    checked
+    verdict
+}
+
+/// What a check after a kill found.
+#[derive(Debug, Default)]
+struct Verdict {
+    /// Acknowledged writes, all found.
+    checked: u64,
+    /// Writes cut off by the kill that had landed whole, and that had not.
+    landed: u64,
+    vanished: u64,
+}
+
+impl Verdict {
+    fn count_unanswered(&mut self, landed: bool) {
+        if landed {
+            self.landed += 1;
+        } else {
+            self.vanished += 1;
+        }
+    }
 }
 
 /// SQLite's own check of the file as the kill left it (the WAL replayed by
@@ -392,11 +413,12 @@ fn sqlite_integrity(database: &Database) {
     assert!(tables.is_empty(), "foreign keys broken in {tables:?}");
 }
 
-/// What one run did, for the report.
+/// What one run found after each kill, for the report.
+#[derive(Default)]
 struct Figures {
-    kills: usize,
     acknowledged_checked: Vec<u64>,
-    cut_off: Vec<usize>,
+    /// Requests the kill cut off (sent, never answered): landed, vanished.
+    cut_off: Vec<(u64, u64)>,
 }
 
 /// `kills` rounds of load, each ended by SIGKILL after a load period from
@@ -430,11 +452,7 @@ async fn run(backend: Backend, kills: usize, load: impl Fn(usize) -> Duration) -
         });
     }
 
-    let mut figures = Figures {
-        kills: 0,
-        acknowledged_checked: Vec::new(),
-        cut_off: Vec::new(),
-    };
+    let mut figures = Figures::default();
     for round in 0..kills {
         let stop = Arc::new(AtomicBool::new(false));
         let tasks: Vec<_> = ledgers
@@ -471,23 +489,22 @@ async fn run(backend: Backend, kills: usize, load: impl Fn(usize) -> Duration) -
             unexpected.is_empty(),
             "answers other than 2xx: {unexpected:?}"
         );
-        let cut_off = ledgers.iter().filter(|l| l.cut_off).count();
-        for ledger in &mut ledgers {
-            ledger.cut_off = false;
-        }
 
         if backend == Backend::Sqlite {
             sqlite_integrity(&database);
         }
         server = Server::start(dir.path(), &database.url, &args, &[]).await;
-        let checked = verify(&server, &database.token, &mut ledgers).await;
-        figures.kills += 1;
-        figures.acknowledged_checked.push(checked);
-        figures.cut_off.push(cut_off);
+        let verdict = verify(&server, &database.token, &mut ledgers).await;
+        figures.acknowledged_checked.push(verdict.checked);
+        figures.cut_off.push((verdict.landed, verdict.vanished));
         eprintln!(
-            "{backend:?} kill {}: {checked} acknowledged writes checked, \
-             {cut_off} of {CLIENTS} clients had a request cut off",
-            round + 1
+            "{backend:?} kill {}: {} acknowledged writes checked; of the {} requests the kill \
+             cut off, {} had landed whole and {} not at all",
+            round + 1,
+            verdict.checked,
+            verdict.landed + verdict.vanished,
+            verdict.landed,
+            verdict.vanished,
         );
     }
     server.stop();
@@ -498,7 +515,7 @@ async fn short_run(backend: Backend) {
     let Some(figures) = run(backend, 2, |_| Duration::from_millis(2500)).await else {
         return;
     };
-    assert_eq!(figures.kills, 2);
+    assert_eq!(figures.acknowledged_checked.len(), 2);
     // The load did write, and each kill cut requests off mid-flight.
     assert!(
         figures.acknowledged_checked[0] > 100,
@@ -507,7 +524,10 @@ async fn short_run(backend: Backend) {
     );
     assert!(figures.acknowledged_checked[1] > figures.acknowledged_checked[0]);
     assert!(
-        figures.cut_off.iter().all(|&n| n > 0),
+        figures
+            .cut_off
+            .iter()
+            .all(|(landed, vanished)| landed + vanished > 0),
         "{:?}",
         figures.cut_off
     );
@@ -545,8 +565,8 @@ async fn soak(backend: Backend) {
     };
     eprintln!(
         "{backend:?} soak: {} kills in {:?}; acknowledged writes checked after each: {:?}; \
-         clients cut off at each kill: {:?}",
-        figures.kills,
+         requests cut off by each kill (landed, vanished): {:?}",
+        figures.acknowledged_checked.len(),
         started.elapsed(),
         figures.acknowledged_checked,
         figures.cut_off
