@@ -271,7 +271,8 @@ async fn list_all(
 /// Checks every acknowledged write against a server started after the
 /// kill, then takes what is there as the known state (an unanswered write
 /// that landed is durable now, one that did not never will).
-async fn verify(server: &Server, token: &str, ledgers: &mut [Ledger]) -> Verdict {
+async fn verify(server: &Server, database: &Database, ledgers: &mut [Ledger]) -> Verdict {
+    let token = &database.token;
     let client = http();
     let base = server.scim();
     let users = list_all(&client, &base, token, "Users").await;
@@ -353,6 +354,11 @@ async fn verify(server: &Server, token: &str, ledgers: &mut [Ledger]) -> Verdict
             .collect();
         let strays: Vec<_> = members.difference(&allowed).collect();
         assert!(strays.is_empty(), "members nobody added: {strays:?}");
+        assert_eq!(
+            member_count(database, &ledger.group_id),
+            members.len() as i64,
+            "the count the group keeps with its row"
+        );
         for id in std::mem::take(&mut ledger.unanswered_members) {
             verdict.count_unanswered(members.contains(&id));
         }
@@ -365,6 +371,16 @@ async fn verify(server: &Server, token: &str, ledgers: &mut [Ledger]) -> Verdict
         .collect();
     assert!(strays.is_empty(), "users nobody created: {strays:?}");
     verdict
+}
+
+fn member_count(database: &Database, group: &str) -> i64 {
+    use scimd::store::schema::subteams;
+    let conn = &mut *database.pool.get().unwrap();
+    subteams::table
+        .filter(subteams::id.eq(group))
+        .select(subteams::member_count)
+        .first(conn)
+        .unwrap()
 }
 
 /// What a check after a kill found.
@@ -494,7 +510,7 @@ async fn run(backend: Backend, kills: usize, load: impl Fn(usize) -> Duration) -
             sqlite_integrity(&database);
         }
         server = Server::start(dir.path(), &database.url, &args, &[]).await;
-        let verdict = verify(&server, &database.token, &mut ledgers).await;
+        let verdict = verify(&server, &database, &mut ledgers).await;
         figures.acknowledged_checked.push(verdict.checked);
         figures.cut_off.push((verdict.landed, verdict.vanished));
         eprintln!(

@@ -261,6 +261,15 @@ async fn membership_patches_through_two_servers_lose_no_update() {
         );
         assert_eq!(version(&group), first + 128, "one version per PATCH");
     }
+    // The count the group keeps with its row agrees.
+    use scimd::store::schema::subteams;
+    let conn = &mut *cluster.database.pool.get().unwrap();
+    let counted: i64 = subteams::table
+        .filter(subteams::id.eq(group["id"].as_str().unwrap()))
+        .select(subteams::member_count)
+        .first(conn)
+        .unwrap();
+    assert_eq!(counted, 64);
     cluster.assert_one_entry_per_write(96 + 1 + 128);
 }
 
