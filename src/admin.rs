@@ -148,7 +148,11 @@ pub fn bootstrap_default_tenant(conn: &mut DbConnection) -> Result<Option<String
     if tenants::count(conn)? > 0 {
         return Ok(None);
     }
-    let tenant = create_tenant(conn, "default")?;
+    // Replicas started together on an empty database all get here: the
+    // ones whose insert loses find the tenant made, like a later start.
+    let Some(tenant) = tenants::create(conn, "default")? else {
+        return Ok(None);
+    };
     let (_, plaintext) = issue_token(conn, &tenant, "bootstrap")?;
     Ok(Some(plaintext))
 }

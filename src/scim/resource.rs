@@ -263,10 +263,17 @@ pub fn normalize(kind: ResourceKind, body: Value) -> Result<Incoming, ScimError>
             Some(def) if def.name == "password" => match value {
                 Value::String(s) if !s.is_empty() => password = Some(s),
                 Value::Null => {}
+                // Named by its JSON type only: the value may be the password.
                 other => {
+                    let kind = match other {
+                        Value::Bool(_) => "a boolean",
+                        Value::Number(_) => "a number",
+                        Value::Array(_) => "an array",
+                        _ => "an object",
+                    };
                     return Err(invalid(
                         "password",
-                        format!("expected a string, got {other}"),
+                        format!("expected a string, got {kind}"),
                     ));
                 }
             },

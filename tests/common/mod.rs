@@ -2,6 +2,7 @@
 //! (a temp SQLite file, or a fresh schema in the local PostgreSQL).
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod process;
 pub mod smtp;
 
 use std::io::Write;
