@@ -7,6 +7,7 @@
 //! throttled, since serving it costs nothing.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -177,13 +178,30 @@ impl Authenticator {
                 Ok(tenant)
             }
             CacheState::Miss => {
-                // Before the row is read and argon2 runs: an address that
-                // has failed too often waits (429), whatever it presents.
-                let admission = self.throttle.admit(client, now)?;
-                let verified = self.verify(presented, key, now).await;
+                // Single flight: concurrent first requests with one token
+                // share one argon2 verification (19 MiB and ~17 ms each),
+                // so only the request that starts it is charged below.
+                let (flight, started) = self.flight(key);
+                let admission = if started {
+                    // Before the row is read and argon2 runs: an address
+                    // that has failed too often waits (429), whatever it
+                    // presents.
+                    match self.throttle.admit(client, now) {
+                        Ok(admission) => Some(admission),
+                        Err(throttled) => {
+                            self.land(&key, &flight);
+                            return Err(throttled);
+                        }
+                    }
+                } else {
+                    None
+                };
+                let verified = self.verify(presented, key, &flight, now).await;
                 // Only a refused token spends the unit; a success, or a
                 // database we could not ask, gives it back.
-                if !matches!(verified, Err(ScimError::Unauthorized(_))) {
+                if let Some(admission) = admission
+                    && !matches!(verified, Err(ScimError::Unauthorized(_)))
+                {
                     self.throttle.refund(admission);
                 }
                 verified
@@ -196,28 +214,33 @@ impl Authenticator {
         &self,
         presented: &str,
         key: [u8; 32],
+        flight: &Arc<Flight>,
         now: Instant,
     ) -> Result<AuthTenant, ScimError> {
-        let parsed = token::parse(presented)
-            .map(|t| (t.lookup_prefix.to_owned(), t.secret.to_owned()))
-            .ok_or_else(|| unauthorized("the token is not valid"))?;
-        // Single flight: concurrent first requests with one token
-        // share one argon2 verification (19 MiB and ~17 ms each).
-        let flight = self.flight(key);
+        let parsed =
+            token::parse(presented).map(|t| (t.lookup_prefix.to_owned(), t.secret.to_owned()));
+        let Some(parsed) = parsed else {
+            self.land(&key, flight);
+            return Err(unauthorized("the token is not valid"));
+        };
         let outcome = flight
             .get_or_init(|| self.verify_in_db(parsed))
             .await
             .clone();
-        self.land(&key, &flight);
+        self.land(&key, flight);
         let (token_id, tenant) = outcome.map_err(ScimError::from)?;
         self.remember(key, token_id.clone(), tenant.clone(), now);
         self.record_use(token_id);
         Ok(tenant)
     }
 
-    /// The verification of this token in progress, joined or started.
-    fn flight(&self, key: [u8; 32]) -> Arc<Flight> {
-        self.in_flight().entry(key).or_default().clone()
+    /// The verification of this token in progress, and whether this call
+    /// started it (rather than joined one already under way).
+    fn flight(&self, key: [u8; 32]) -> (Arc<Flight>, bool) {
+        match self.in_flight().entry(key) {
+            Entry::Occupied(running) => (running.get().clone(), false),
+            Entry::Vacant(slot) => (slot.insert(Arc::default()).clone(), true),
+        }
     }
 
     /// The flight is over: later misses (after a revocation, say) verify anew.
