@@ -189,6 +189,15 @@ impl Server {
         self.url(SCIM_PATH)
     }
 
+    /// Sends `signal` (a name `kill` knows: `HUP`, `TERM`…) to the server.
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal}");
+    }
+
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
@@ -203,11 +212,7 @@ impl Server {
 
     /// SIGTERM, as systemd stops it; waits for the exit.
     pub fn stop(mut self) -> Output {
-        let signalled = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(signalled.success());
+        self.signal("TERM");
         let status = self.child.wait().unwrap();
         self.collect(status)
     }
