@@ -3,6 +3,7 @@
 //! operator functions (`scimd::admin`) and services the server uses.
 
 mod activity;
+mod backup;
 mod held;
 mod member;
 mod outbox;
@@ -56,6 +57,8 @@ enum Command {
     Outbox(outbox::OutboxCommand),
     /// Removals held by a team's deprovisioning guard: list, approve, reject.
     Held(held::HeldArgs),
+    /// A consistent copy of a live SQLite database, made while it serves.
+    Backup(backup::BackupArgs),
 }
 
 /// `scimd --version`: the binary's version and the database schema it
@@ -121,6 +124,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Activity(args) => activity::run(url, &args),
         Command::Outbox(command) => outbox::run(url, command),
         Command::Held(args) => held::run(url, args),
+        Command::Backup(args) => backup::run(url, &args),
     }
 }
 

@@ -2,6 +2,7 @@
 //! tenant first; nothing here knows HTTP.
 
 pub mod activity;
+pub mod backup;
 pub mod db;
 pub mod filter;
 pub mod holds;
