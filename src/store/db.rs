@@ -235,16 +235,39 @@ pub fn connect(url: &str, pool_size: u32) -> Result<DbPool, StoreError> {
     Ok(pool)
 }
 
+/// The PostgreSQL advisory lock every scimd process takes around its
+/// migrations; the key is an arbitrary constant ("scimd" in ASCII).
+const MIGRATION_LOCK: &str = "SELECT pg_advisory_lock(495589092708)";
+const MIGRATION_UNLOCK: &str = "SELECT pg_advisory_unlock(495589092708)";
+
+/// Brings the schema up to date. Processes starting together (replicas on a
+/// first deploy) take turns: on PostgreSQL behind a session advisory lock,
+/// on SQLite inside one `BEGIN IMMEDIATE` transaction (the file's write
+/// lock, waited for on `busy_timeout`). Whoever comes second finds nothing
+/// left to do.
 pub fn migrate(conn: &mut DbConnection) -> Result<(), StoreError> {
-    let result = match conn {
+    match conn {
         DbConnection::Sqlite(c) => {
             // WAL persists in the file: readers never block the writer.
             c.batch_execute("PRAGMA journal_mode = WAL;")?;
-            c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ())
         }
-        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
-    };
-    result.map_err(|e| StoreError::Migration(e.to_string()))
+        DbConnection::Postgres(c) => {
+            c.batch_execute(MIGRATION_LOCK)?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            // A pooled connection must not keep the lock (it would also go
+            // with the connection, were this to fail).
+            c.batch_execute(MIGRATION_UNLOCK)?;
+            return result.map_err(|e| StoreError::Migration(e.to_string()));
+        }
+    }
+    write_transaction(conn, |conn| {
+        let DbConnection::Sqlite(c) = conn else {
+            unreachable!("backend checked above")
+        };
+        c.run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| StoreError::Migration(e.to_string()))
+    })
 }
 
 /// The newest migration's version in one backend's embedded set.
