@@ -6,8 +6,9 @@ mod common;
 
 use std::path::Path;
 use std::process::Output;
+use std::time::Duration;
 
-use common::process::scimd;
+use common::process::{Server, scimd, server_dirs};
 use common::{Backend, scratch_database};
 use diesel::prelude::*;
 
@@ -29,13 +30,15 @@ fn migrate_at_once(url: &str, count: usize) -> Vec<Output> {
         .collect()
 }
 
-/// The versions recorded as applied, in order, duplicates kept.
-fn applied_versions(url: &str) -> Vec<String> {
-    diesel::table! {
-        __diesel_schema_migrations (version) {
-            version -> Text,
-        }
+diesel::table! {
+    /// diesel's record of the migrations applied.
+    __diesel_schema_migrations (version) {
+        version -> Text,
     }
+}
+
+/// The versions recorded as applied, in order.
+fn applied_versions(url: &str) -> Vec<String> {
     let pool = scimd::store::db::connect(url, 1).unwrap();
     let conn = &mut *pool.get().unwrap();
     __diesel_schema_migrations::table
@@ -82,4 +85,71 @@ fn four_migrations_at_once_on_one_new_sqlite_file() {
 #[test]
 fn four_migrations_at_once_on_one_empty_postgres_schema() {
     migrations_take_turns(Backend::Postgres);
+}
+
+/// A migration no scimd has yet: what a newer binary would have left.
+const FUTURE_VERSION: &str = "20991231000099";
+
+/// A database a newer scimd migrated: this one refuses to serve it, naming
+/// both schema versions, unless told to go ahead.
+fn a_newer_schema_is_refused_unless_allowed(backend: Backend) {
+    let Some((url, _scratch)) = scratch_database(backend) else {
+        return;
+    };
+    {
+        let pool = scimd::store::db::connect(&url, 1).unwrap();
+        diesel::insert_into(__diesel_schema_migrations::table)
+            .values(__diesel_schema_migrations::version.eq(FUTURE_VERSION))
+            .execute(&mut *pool.get().unwrap())
+            .unwrap();
+    }
+    let binary = scimd::store::db::schema_version();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_root, dirs) = server_dirs(3);
+
+    let mut refused = Server::spawn(&dirs[0], &url, &[], &[]);
+    let problem = runtime
+        .block_on(refused.ready(Duration::from_secs(20)))
+        .unwrap_err();
+    assert!(problem.contains("exited"), "{backend:?}: {problem}");
+    assert!(
+        problem.contains(&format!(
+            "the database's schema ({FUTURE_VERSION}) is newer than this scimd's ({binary})"
+        )),
+        "{backend:?}: {problem}"
+    );
+    assert!(problem.contains("--allow-newer-schema"), "{problem}");
+
+    for (dir, args, env) in [
+        (&dirs[1], &["--allow-newer-schema"][..], &[][..]),
+        (
+            &dirs[2],
+            &[][..],
+            &[("SCIMD_ALLOW_NEWER_SCHEMA", "true")][..],
+        ),
+    ] {
+        let mut allowed = Server::spawn(dir, &url, args, env);
+        runtime
+            .block_on(allowed.ready(Duration::from_secs(20)))
+            .unwrap();
+        let output = allowed.stop();
+        assert!(
+            output
+                .stderr
+                .contains("the database was migrated by a newer scimd"),
+            "{backend:?}: {}",
+            output.stderr
+        );
+        assert!(output.stderr.contains(FUTURE_VERSION), "{}", output.stderr);
+    }
+}
+
+#[test]
+fn a_newer_sqlite_schema_is_refused_unless_allowed() {
+    a_newer_schema_is_refused_unless_allowed(Backend::Sqlite);
+}
+
+#[test]
+fn a_newer_postgres_schema_is_refused_unless_allowed() {
+    a_newer_schema_is_refused_unless_allowed(Backend::Postgres);
 }
