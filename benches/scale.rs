@@ -162,7 +162,10 @@ async fn main() {
     let app = Application::build(&ServerConfig {
         bind: "127.0.0.1:0".into(),
         database_url: database_url.clone(),
-        pool_size: 8,
+        db: db::DbSettings {
+            pool_size: 8,
+            ..db::DbSettings::default()
+        },
         workers: 2,
         auth: AuthSettings::default(),
         rate_limit: None,

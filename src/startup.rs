@@ -16,7 +16,7 @@ use crate::http::tls::{self, Certificates, TlsFiles};
 use crate::http::{self, error, metrics, request_log};
 use crate::jobs::{self, JobSettings, Jobs};
 use crate::scim::ScimError;
-use crate::store::db::Backend;
+use crate::store::db::{Backend, DbSettings};
 use crate::store::writer::Writer;
 use crate::store::{self, StoreError};
 use crate::telemetry::Telemetry;
@@ -25,7 +25,7 @@ use crate::telemetry::Telemetry;
 pub struct ServerConfig {
     pub bind: String,
     pub database_url: String,
-    pub pool_size: u32,
+    pub db: DbSettings,
     pub workers: usize,
     pub auth: AuthSettings,
     /// Requests per second per tenant; `None` for no limit.
@@ -49,7 +49,7 @@ pub struct Application {
 
 impl Application {
     pub fn build(config: &ServerConfig) -> anyhow::Result<Application> {
-        let pool = store::db::connect(&config.database_url, config.pool_size)?;
+        let pool = store::db::connect_with(&config.database_url, &config.db)?;
         let telemetry = Arc::new(Telemetry::new(config.metrics_team_label)?);
         let (prometheus, server_metrics) = metrics::build(&telemetry)?;
         let jobs = jobs::spawn(pool.clone(), config.jobs.clone(), telemetry.clone())?;

@@ -252,7 +252,7 @@ async fn health_readiness_and_metrics(app: TestApp) {
 async fn migrations_run_from_empty_and_rerun_as_a_no_op(app: TestApp) {
     let conn = &mut app.pool.get().unwrap();
     // `spawn` migrated an empty database; a second run must find nothing to do.
-    db::migrate(conn).unwrap();
+    db::migrate(conn, false).unwrap();
     for table in [
         "tenants",
         "api_tokens",

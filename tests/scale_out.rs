@@ -457,12 +457,10 @@ fn tenant_names(dir: &Path, url: &str) -> Vec<String> {
         .collect()
 }
 
-/// Fails until migrations are serialised across processes: two servers on
-/// an empty database collide in `CREATE TABLE` ("duplicate key value
-/// violates unique constraint pg_type_typname_nsp_index").
+/// Migrations take turns across processes (an advisory lock): without it
+/// two servers on an empty database collide in `CREATE TABLE` ("duplicate
+/// key value violates unique constraint pg_type_typname_nsp_index").
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs migrations serialised across processes (issue 18, database resilience): \
-            remove this line once that lands"]
 async fn two_then_four_servers_start_together_on_an_empty_database() {
     servers_start_together_on_an_empty_database(2, false).await;
     servers_start_together_on_an_empty_database(4, false).await;

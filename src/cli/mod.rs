@@ -14,10 +14,15 @@ mod tenant;
 mod token;
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use scimd::store::StoreError;
-use scimd::store::db::{self, DbPool};
+use scimd::store::db::{self, DbPool, DbSettings};
+
+/// `--allow-newer-schema`, set once from the command line for every
+/// command's `open`.
+static ALLOW_NEWER_SCHEMA: AtomicBool = AtomicBool::new(false);
 
 #[derive(Parser)]
 #[command(name = "scimd", version, about = "SCIM 2.0 provisioning server")]
@@ -25,6 +30,15 @@ struct Cli {
     /// SQLite file path (default) or postgres://… URL.
     #[arg(long, env = "DATABASE_URL", default_value = "scimd.db", global = true)]
     database_url: String,
+    /// Run against a database a newer scimd has migrated (refused otherwise:
+    /// this binary's queries may not fit its tables).
+    #[arg(
+        long,
+        env = "SCIMD_ALLOW_NEWER_SCHEMA",
+        global = true,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    allow_newer_schema: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -89,6 +103,7 @@ pub fn run() -> anyhow::Result<()> {
 
 fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let url = cli.database_url.as_str();
+    ALLOW_NEWER_SCHEMA.store(cli.allow_newer_schema, Ordering::Relaxed);
     // Not a clap value parser: clap would repeat the URL, password included.
     db::check_url(url).map_err(|e| anyhow::anyhow!("--database-url: {e}"))?;
     // Only these may start a database; any other command on a missing file
@@ -131,11 +146,23 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
 /// A small pool for a one-shot command (migrated first, as `serve` does).
 /// What an upgrade renamed or changed is said here, once.
 fn open(database_url: &str) -> anyhow::Result<DbPool> {
-    let pool = db::connect(database_url, 2).map_err(database_error)?;
+    let settings = DbSettings {
+        pool_size: 2,
+        ..db_settings()
+    };
+    let pool = db::connect_with(database_url, &settings).map_err(database_error)?;
     for notice in db::take_upgrade_notices(&mut *pool.get()?)? {
         eprintln!("scimd: upgrade: {notice}");
     }
     Ok(pool)
+}
+
+/// The database settings every command shares.
+fn db_settings() -> DbSettings {
+    DbSettings {
+        allow_newer_schema: ALLOW_NEWER_SCHEMA.load(Ordering::Relaxed),
+        ..DbSettings::default()
+    }
 }
 
 /// A database that cannot be reached says where it is set.

@@ -14,10 +14,10 @@ use scimd::http::throttle::{self, FailureLimit, TrustedProxies};
 use scimd::http::tls::TlsFiles;
 use scimd::jobs::{self, JobSettings};
 use scimd::startup::{Application, ServerConfig};
-use scimd::store::db::{self, DbConnection};
+use scimd::store::db::{self, DbConnection, DbSettings};
 use tracing_subscriber::EnvFilter;
 
-use super::open;
+use super::{db_settings, open};
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -203,7 +203,10 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig {
         bind: args.bind,
         database_url: database_url.to_owned(),
-        pool_size: args.pool_size,
+        db: DbSettings {
+            pool_size: args.pool_size,
+            ..db_settings()
+        },
         workers: args.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
         }),

@@ -194,10 +194,40 @@ pub type PooledDb = PooledConnection<ConnectionManager>;
 /// an address that drops packets fails as fast as a closed port.
 const FIRST_CONNECT_TIMEOUT_SECS: u32 = 5;
 
+/// How a process uses its database.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    pub pool_size: u32,
+    /// Start even when the database was migrated by a newer scimd (its
+    /// schema has migrations this binary does not know), with a warning.
+    pub allow_newer_schema: bool,
+}
+
+impl Default for DbSettings {
+    fn default() -> Self {
+        DbSettings {
+            pool_size: 8,
+            allow_newer_schema: false,
+        }
+    }
+}
+
+/// `connect_with` the default settings and `pool_size` connections (the
+/// CLI's one-shot commands, tests).
+pub fn connect(url: &str, pool_size: u32) -> Result<DbPool, StoreError> {
+    connect_with(
+        url,
+        &DbSettings {
+            pool_size,
+            ..DbSettings::default()
+        },
+    )
+}
+
 /// Opens a pool and brings the schema up to date. One connection is made
 /// first, alone: a wrong address or a missing database fails at once with
 /// its cause, rather than after the pool's time-out.
-pub fn connect(url: &str, pool_size: u32) -> Result<DbPool, StoreError> {
+pub fn connect_with(url: &str, settings: &DbSettings) -> Result<DbPool, StoreError> {
     let backend = check_url(url).map_err(StoreError::Unavailable)?;
     let first = match backend {
         Backend::Postgres if !url.contains("connect_timeout=") => {
@@ -223,7 +253,7 @@ pub fn connect(url: &str, pool_size: u32) -> Result<DbPool, StoreError> {
         backend,
     };
     let pool = Pool::builder()
-        .max_size(pool_size)
+        .max_size(settings.pool_size)
         .connection_timeout(Duration::from_secs(10))
         .error_handler(Box::new(WarnOnError))
         .build(manager)
@@ -231,20 +261,76 @@ pub fn connect(url: &str, pool_size: u32) -> Result<DbPool, StoreError> {
     let mut conn = pool
         .get()
         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    migrate(&mut conn)?;
+    migrate(&mut conn, settings.allow_newer_schema)?;
     Ok(pool)
 }
 
-pub fn migrate(conn: &mut DbConnection) -> Result<(), StoreError> {
-    let result = match conn {
+/// The PostgreSQL advisory lock every scimd process takes around its
+/// migrations; the key is an arbitrary constant ("scimd" in ASCII).
+const MIGRATION_LOCK: &str = "SELECT pg_advisory_lock(495589092708)";
+const MIGRATION_UNLOCK: &str = "SELECT pg_advisory_unlock(495589092708)";
+
+/// Brings the schema up to date. Processes starting together (replicas on a
+/// first deploy) take turns: on PostgreSQL behind a session advisory lock,
+/// on SQLite inside one `BEGIN IMMEDIATE` transaction (the file's write
+/// lock, waited for on `busy_timeout`). Whoever comes second finds nothing
+/// left to do. A database a newer scimd has migrated is refused, unless
+/// `allow_newer_schema`: this binary's queries may not fit its tables.
+pub fn migrate(conn: &mut DbConnection, allow_newer_schema: bool) -> Result<(), StoreError> {
+    match conn {
         DbConnection::Sqlite(c) => {
             // WAL persists in the file: readers never block the writer.
             c.batch_execute("PRAGMA journal_mode = WAL;")?;
-            c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ())
         }
-        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
-    };
-    result.map_err(|e| StoreError::Migration(e.to_string()))
+        DbConnection::Postgres(c) => {
+            c.batch_execute(MIGRATION_LOCK)?;
+            let result = migrate_locked(c, POSTGRES_MIGRATIONS, allow_newer_schema);
+            // A pooled connection must not keep the lock (it would also go
+            // with the connection, were this to fail).
+            c.batch_execute(MIGRATION_UNLOCK)?;
+            return result;
+        }
+    }
+    write_transaction(conn, |conn| {
+        let DbConnection::Sqlite(c) = conn else {
+            unreachable!("backend checked above")
+        };
+        migrate_locked(c, SQLITE_MIGRATIONS, allow_newer_schema)
+    })
+}
+
+/// Checks the recorded schema against this binary's, then runs what is pending.
+fn migrate_locked<DB, C>(
+    conn: &mut C,
+    migrations: EmbeddedMigrations,
+    allow_newer_schema: bool,
+) -> Result<(), StoreError>
+where
+    DB: diesel::backend::Backend,
+    C: MigrationHarness<DB>,
+    EmbeddedMigrations: MigrationSource<DB>,
+{
+    let newest_applied = conn
+        .applied_migrations()
+        .map_err(|e| StoreError::Migration(e.to_string()))?
+        .into_iter()
+        .map(|version| version.to_string())
+        .max();
+    let binary = schema_version();
+    if let Some(database) = newest_applied.filter(|applied| *applied > binary) {
+        if !allow_newer_schema {
+            return Err(StoreError::NewerSchema { database, binary });
+        }
+        tracing::warn!(
+            database_schema = %database,
+            binary_schema = %binary,
+            "the database was migrated by a newer scimd; running against it anyway \
+             (--allow-newer-schema)"
+        );
+    }
+    conn.run_pending_migrations(migrations)
+        .map(|_| ())
+        .map_err(|e| StoreError::Migration(e.to_string()))
 }
 
 /// The newest migration's version in one backend's embedded set.

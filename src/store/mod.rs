@@ -29,6 +29,12 @@ pub enum StoreError {
     Unavailable(String),
     #[error("migration failed: {0}")]
     Migration(String),
+    #[error(
+        "the database's schema ({database}) is newer than this scimd's ({binary}): a newer \
+         scimd migrated it. Run that version, or pass --allow-newer-schema \
+         (SCIMD_ALLOW_NEWER_SCHEMA=true) to start anyway"
+    )]
+    NewerSchema { database: String, binary: String },
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
 }

@@ -145,7 +145,10 @@ impl TestApp {
         let config = ServerConfig {
             bind: "127.0.0.1:0".into(),
             database_url: database_url.clone(),
-            pool_size: 4,
+            db: db::DbSettings {
+                pool_size: 4,
+                ..db::DbSettings::default()
+            },
             workers: 2,
             auth: options.auth,
             rate_limit: options.rate_limit,
