@@ -26,14 +26,22 @@ const BULK: &str = r#""schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequ
 const SEARCH: &str = r#""schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]"#;
 
 /// Bodies are templates: `USER`, `GROUP`, `PATCH`, `BULK` and `SEARCH`
-/// stand for the matching `"schemas"` member.
+/// stand for the matching `"schemas"` member, and `<c*N>` for the
+/// character `c` N times.
 fn body_text(template: &str) -> String {
-    template
+    let mut text = template
         .replace("USER", USER)
         .replace("GROUP", GROUP)
         .replace("PATCH", PATCH)
         .replace("BULK", BULK)
-        .replace("SEARCH", SEARCH)
+        .replace("SEARCH", SEARCH);
+    while let Some(start) = text.find('<') {
+        let end = start + text[start..].find('>').unwrap();
+        let (c, n) = text[start + 1..end].split_once('*').unwrap();
+        let repeated = c.repeat(n.parse().unwrap());
+        text.replace_range(start..=end, &repeated);
+    }
+    text
 }
 
 const CONTROL_CHARACTERS: &[Case] = &[
@@ -236,6 +244,147 @@ const CONTROL_CHARACTERS: &[Case] = &[
     ),
 ];
 
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+const TOO_LONG: &[Case] = &[
+    (
+        "POST",
+        "/Users",
+        r#"{USER,"userName":"<a*257>"}"#,
+        400,
+        Some("invalidValue"),
+        "userName: 257 characters, more than the 256 allowed",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{USER,"userName":"<é*257>"}"#,
+        400,
+        Some("invalidValue"),
+        "userName: 257 characters",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{USER,"userName":"<a*300000>"}"#,
+        400,
+        Some("invalidValue"),
+        "userName: 300000 characters",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{USER,"userName":"x@example.com","externalId":"<a*257>"}"#,
+        400,
+        Some("invalidValue"),
+        "externalId",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{USER,"userName":"x@example.com","name":{"givenName":"<a*257>"}}"#,
+        400,
+        Some("invalidValue"),
+        "name.givenName",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{USER,"userName":"x@example.com","emails":[{"value":"<a*257>"}]}"#,
+        400,
+        Some("invalidValue"),
+        "emails[0].value",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{USER,"userName":"x@example.com","phoneNumbers":[{"value":"1"},{"value":"<1*65>"}]}"#,
+        400,
+        Some("invalidValue"),
+        "phoneNumbers[1].value: 65 characters, more than the 64 allowed",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{USER,"userName":"x@example.com","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"<a*257>"}}"#,
+        400,
+        Some("invalidValue"),
+        "enterprise:2.0:User:department",
+    ),
+    (
+        "PUT",
+        "/Users/{user}",
+        r#"{USER,"userName":"ann@example.com","displayName":"<a*257>"}"#,
+        400,
+        Some("invalidValue"),
+        "displayName",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{PATCH,"Operations":[{"op":"replace","path":"userName","value":"<a*300000>"}]}"#,
+        400,
+        Some("invalidValue"),
+        "userName",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{PATCH,"Operations":[{"op":"add","path":"emails","value":[{"value":"<a*257>"}]}]}"#,
+        400,
+        Some("invalidValue"),
+        "emails[1].value",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{PATCH,"Operations":[{"op":"replace","value":{"title":"<a*257>"}}]}"#,
+        400,
+        Some("invalidValue"),
+        "title",
+    ),
+    (
+        "POST",
+        "/Groups",
+        r#"{GROUP,"displayName":"<a*257>"}"#,
+        400,
+        Some("invalidValue"),
+        "displayName",
+    ),
+    (
+        "POST",
+        "/Groups",
+        r#"{GROUP,"displayName":"<a*300000>"}"#,
+        400,
+        Some("invalidValue"),
+        "displayName",
+    ),
+    (
+        "POST",
+        "/Groups",
+        r#"{GROUP,"displayName":"x","externalId":"<a*257>"}"#,
+        400,
+        Some("invalidValue"),
+        "externalId",
+    ),
+    (
+        "PUT",
+        "/Groups/{group}",
+        r#"{GROUP,"displayName":"<a*257>"}"#,
+        400,
+        Some("invalidValue"),
+        "displayName",
+    ),
+    (
+        "PATCH",
+        "/Groups/{group}",
+        r#"{PATCH,"Operations":[{"op":"replace","path":"displayName","value":"<a*257>"}]}"#,
+        400,
+        Some("invalidValue"),
+        "displayName",
+    ),
+];
+
 /// What must not change: the seeded user and group, and the totals.
 async fn snapshot(app: &TestApp, user: &str, group: &str) -> Vec<Value> {
     let mut seen = Vec::new();
@@ -294,7 +443,7 @@ async fn run_cases(app: &TestApp, cases: &[Case]) {
             Some("application/scim+json"),
         )
         .await;
-        let case = format!("{method} {path} {body}");
+        let case = format!("{method} {path} {}", body.chars().take(200).collect::<String>());
         assert_eq!(got, *status, "{case}: {error}");
         assert_scim_error(got, &error, *status, *scim_type);
         let text = error["detail"].as_str().unwrap();
@@ -318,7 +467,54 @@ async fn tab_cr_and_lf_are_kept(app: TestApp) {
     assert_eq!(user["title"], "a\tb\r\nc");
 }
 
+async fn values_over_their_limit_are_refused_and_nothing_is_written(app: TestApp) {
+    run_cases(&app, TOO_LONG).await;
+}
+
+async fn values_at_their_limit_are_kept(app: TestApp) {
+    let body = body_text(&format!(
+        r#"{{USER,"userName":"<é*256>","externalId":"<b*256>","displayName":"<c*256>",
+            "name":{{"givenName":"<d*256>","familyName":"<e*256>"}},"title":"<f*256>",
+            "emails":[{{"value":"<g*256>"}}],"phoneNumbers":[{{"value":"<1*64>"}}],
+            "{ENTERPRISE}":{{"department":"<h*256>"}}}}"#
+    ));
+    let sent: Value = serde_json::from_str(&body).unwrap();
+    let (status, created) =
+        send(&app, "POST", "/Users", &body, Some("application/scim+json")).await;
+    assert_eq!(status, 201, "{created}");
+    let (_, user) = json(
+        app.get(&format!("/Users/{}", created["id"].as_str().unwrap()))
+            .await,
+    )
+    .await;
+    for key in [
+        "userName",
+        "externalId",
+        "displayName",
+        "name",
+        "title",
+        "emails",
+        "phoneNumbers",
+        ENTERPRISE,
+    ] {
+        assert_eq!(user[key], sent[key], "{key}");
+    }
+    let body = body_text(r#"{GROUP,"displayName":"<ü*256>","externalId":"<x*256>"}"#);
+    let (status, group) = send(
+        &app,
+        "POST",
+        "/Groups",
+        &body,
+        Some("application/scim+json"),
+    )
+    .await;
+    assert_eq!(status, 201, "{group}");
+    assert_eq!(group["displayName"].as_str().unwrap().chars().count(), 256);
+}
+
 on_both_backends!(
     control_characters_are_refused_and_nothing_is_written,
     tab_cr_and_lf_are_kept,
+    values_over_their_limit_are_refused_and_nothing_is_written,
+    values_at_their_limit_are_kept,
 );

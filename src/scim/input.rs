@@ -1,10 +1,144 @@
 //! Checks on request bodies before any of their values is used: no
 //! control characters in any string (PostgreSQL refuses NUL in text, and
-//! the others have no place in an identity), whatever the attribute.
+//! the others have no place in an identity), whatever the attribute; and
+//! the longest value each indexed or shown attribute may hold.
 
 use serde_json::Value;
 
 use crate::scim::ScimError;
+use crate::scim::schema::{CARD_URN, ENTERPRISE_USER_URN, ResourceKind};
+
+/// Names, identifiers and email addresses. In UTF-8 at most 1 KiB, so an
+/// index entry stays far below PostgreSQL's btree limit (about 2,700 bytes).
+pub const NAME_MAX_CHARS: usize = 256;
+/// Phone numbers (E.164 has at most 15 digits; this leaves room for formatting).
+pub const PHONE_MAX_CHARS: usize = 64;
+/// A whole formatted postal address.
+pub const ADDRESS_MAX_CHARS: usize = 1024;
+/// Photo and card link URLs.
+pub const URL_MAX_CHARS: usize = 2048;
+
+/// The most characters (not bytes) one attribute may hold.
+pub struct Limit {
+    /// The extension URN the attribute belongs to; `None` for core ones.
+    pub extension: Option<&'static str>,
+    pub attribute: &'static str,
+    /// For a complex attribute (each element, when multi-valued).
+    pub sub: Option<&'static str>,
+    pub max_chars: usize,
+}
+
+const fn core(attribute: &'static str, sub: Option<&'static str>, max_chars: usize) -> Limit {
+    Limit {
+        extension: None,
+        attribute,
+        sub,
+        max_chars,
+    }
+}
+
+const fn extension(
+    urn: &'static str,
+    attribute: &'static str,
+    sub: Option<&'static str>,
+    max_chars: usize,
+) -> Limit {
+    Limit {
+        extension: Some(urn),
+        attribute,
+        sub,
+        max_chars,
+    }
+}
+
+/// Every User attribute that is indexed or shown on the card.
+pub const USER_LIMITS: &[Limit] = &[
+    core("userName", None, NAME_MAX_CHARS),
+    core("externalId", None, NAME_MAX_CHARS),
+    core("displayName", None, NAME_MAX_CHARS),
+    core("nickName", None, NAME_MAX_CHARS),
+    core("title", None, NAME_MAX_CHARS),
+    core("name", Some("formatted"), NAME_MAX_CHARS),
+    core("name", Some("familyName"), NAME_MAX_CHARS),
+    core("name", Some("givenName"), NAME_MAX_CHARS),
+    core("name", Some("middleName"), NAME_MAX_CHARS),
+    core("name", Some("honorificPrefix"), NAME_MAX_CHARS),
+    core("name", Some("honorificSuffix"), NAME_MAX_CHARS),
+    core("emails", Some("value"), NAME_MAX_CHARS),
+    core("phoneNumbers", Some("value"), PHONE_MAX_CHARS),
+    core("addresses", Some("formatted"), ADDRESS_MAX_CHARS),
+    core("addresses", Some("streetAddress"), NAME_MAX_CHARS),
+    core("addresses", Some("locality"), NAME_MAX_CHARS),
+    core("addresses", Some("region"), NAME_MAX_CHARS),
+    core("addresses", Some("postalCode"), NAME_MAX_CHARS),
+    core("addresses", Some("country"), NAME_MAX_CHARS),
+    core("photos", Some("value"), URL_MAX_CHARS),
+    extension(ENTERPRISE_USER_URN, "organization", None, NAME_MAX_CHARS),
+    extension(ENTERPRISE_USER_URN, "department", None, NAME_MAX_CHARS),
+    extension(CARD_URN, "links", Some("value"), URL_MAX_CHARS),
+];
+
+/// Every Group attribute that is indexed or shown.
+pub const GROUP_LIMITS: &[Limit] = &[
+    core("displayName", None, NAME_MAX_CHARS),
+    core("externalId", None, NAME_MAX_CHARS),
+];
+
+/// Refuses a normalised resource (canonical attribute names) with a value
+/// longer than its limit: `400 invalidValue` naming it.
+pub fn check_lengths(kind: ResourceKind, resource: &Value) -> Result<(), ScimError> {
+    let limits = match kind {
+        ResourceKind::User => USER_LIMITS,
+        ResourceKind::Group => GROUP_LIMITS,
+    };
+    for limit in limits {
+        let container = match limit.extension {
+            Some(urn) => resource.get(urn),
+            None => Some(resource),
+        };
+        let Some(value) = container.and_then(|c| c.get(limit.attribute)) else {
+            continue;
+        };
+        let name = match limit.extension {
+            Some(urn) => format!("{urn}:{}", limit.attribute),
+            None => limit.attribute.to_owned(),
+        };
+        match (limit.sub, value) {
+            (None, value) => within(value, limit.max_chars, || name.clone())?,
+            (Some(sub), Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(value) = item.get(sub) {
+                        within(value, limit.max_chars, || format!("{name}[{i}].{sub}"))?;
+                    }
+                }
+            }
+            (Some(sub), item) => {
+                if let Some(value) = item.get(sub) {
+                    within(value, limit.max_chars, || format!("{name}.{sub}"))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn within(value: &Value, max_chars: usize, label: impl Fn() -> String) -> Result<(), ScimError> {
+    let Some(text) = value.as_str() else {
+        return Ok(());
+    };
+    // A character takes at least one byte: short text needs no counting.
+    if text.len() <= max_chars {
+        return Ok(());
+    }
+    let chars = text.chars().count();
+    if chars <= max_chars {
+        return Ok(());
+    }
+    Err(ScimError::InvalidValue(format!(
+        "{}: {chars} characters, more than the {max_chars} allowed",
+        label()
+    )))
+}
 
 /// The first C0 control character of `text` other than tab, LF and CR.
 pub fn forbidden_control(text: &str) -> Option<char> {
@@ -151,6 +285,35 @@ mod tests {
             detail(json!("\u{1}")),
             "the request body: control character U+0001 is not allowed"
         );
+    }
+
+    #[test]
+    fn lengths_are_counted_in_characters_and_named() {
+        let at_limit = "é".repeat(NAME_MAX_CHARS);
+        let user =
+            json!({"userName": at_limit, "phoneNumbers": [{"value": "1".repeat(PHONE_MAX_CHARS)}]});
+        assert!(check_lengths(ResourceKind::User, &user).is_ok());
+        let over = |body: Value| match check_lengths(ResourceKind::User, &body) {
+            Err(ScimError::InvalidValue(detail)) => detail,
+            other => panic!("expected invalidValue, got {other:?}"),
+        };
+        assert_eq!(
+            over(json!({"userName": "é".repeat(NAME_MAX_CHARS + 1)})),
+            "userName: 257 characters, more than the 256 allowed"
+        );
+        assert!(
+            over(json!({"phoneNumbers": [{"value": "1"}, {"value": "1".repeat(65)}]}))
+                .starts_with("phoneNumbers[1].value: ")
+        );
+        assert!(
+            over(json!({"name": {"givenName": "a".repeat(300)}})).starts_with("name.givenName: ")
+        );
+        assert!(
+            over(json!({ENTERPRISE_USER_URN: {"department": "a".repeat(300)}}))
+                .starts_with(&format!("{ENTERPRISE_USER_URN}:department: "))
+        );
+        // Not limited: a Group has no userName.
+        assert!(check_lengths(ResourceKind::Group, &json!({"userName": "a".repeat(300)})).is_ok());
     }
 
     #[test]
