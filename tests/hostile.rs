@@ -25,16 +25,16 @@ const PATCH: &str = r#""schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp
 const BULK: &str = r#""schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"]"#;
 const SEARCH: &str = r#""schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]"#;
 
-/// Bodies are templates: `USER`, `GROUP`, `PATCH`, `BULK` and `SEARCH`
+/// Bodies are templates: `$USER`, `$GROUP`, `$PATCH`, `$BULK` and `$SEARCH`
 /// stand for the matching `"schemas"` member, and `<c*N>` for the
 /// character `c` N times.
 fn body_text(template: &str) -> String {
     let mut text = template
-        .replace("USER", USER)
-        .replace("GROUP", GROUP)
-        .replace("PATCH", PATCH)
-        .replace("BULK", BULK)
-        .replace("SEARCH", SEARCH);
+        .replace("$USER", USER)
+        .replace("$GROUP", GROUP)
+        .replace("$PATCH", PATCH)
+        .replace("$BULK", BULK)
+        .replace("$SEARCH", SEARCH);
     while let Some(start) = text.find('<') {
         let end = start + text[start..].find('>').unwrap();
         let (c, n) = text[start + 1..end].split_once('*').unwrap();
@@ -48,7 +48,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "POST",
         "/Users",
-        r#"{USER,"userName":"nul\u0000@example.com"}"#,
+        r#"{$USER,"userName":"nul\u0000@example.com"}"#,
         400,
         Some("invalidValue"),
         "userName: control character U+0000",
@@ -56,7 +56,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "POST",
         "/Users",
-        r#"{USER,"userName":"x@example.com","name":{"givenName":"a\u0001"}}"#,
+        r#"{$USER,"userName":"x@example.com","name":{"givenName":"a\u0001"}}"#,
         400,
         Some("invalidValue"),
         "name.givenName",
@@ -64,7 +64,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "POST",
         "/Users",
-        r#"{USER,"userName":"x@example.com","emails":[{"value":"x@example.com\u001f"}]}"#,
+        r#"{$USER,"userName":"x@example.com","emails":[{"value":"x@example.com\u001f"}]}"#,
         400,
         Some("invalidValue"),
         "emails[0].value",
@@ -72,7 +72,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "POST",
         "/Users",
-        r#"{USER,"userName":"x@example.com","custom\u0000":"v"}"#,
+        r#"{$USER,"userName":"x@example.com","custom\u0000":"v"}"#,
         400,
         Some("invalidValue"),
         "custom\\0",
@@ -80,7 +80,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "PUT",
         "/Users/{user}",
-        r#"{USER,"userName":"ann@example.com","displayName":"Ann\u0000"}"#,
+        r#"{$USER,"userName":"ann@example.com","displayName":"Ann\u0000"}"#,
         400,
         Some("invalidValue"),
         "displayName",
@@ -88,7 +88,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "PATCH",
         "/Users/{user}",
-        r#"{PATCH,"Operations":[{"op":"replace","path":"title","value":"\u0000"}]}"#,
+        r#"{$PATCH,"Operations":[{"op":"replace","path":"title","value":"\u0000"}]}"#,
         400,
         Some("invalidValue"),
         "Operations[0].value",
@@ -96,7 +96,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "PATCH",
         "/Users/{user}",
-        r#"{PATCH,"Operations":[{"op":"replace","value":{"displayName":"a\u0008b"}}]}"#,
+        r#"{$PATCH,"Operations":[{"op":"replace","value":{"displayName":"a\u0008b"}}]}"#,
         400,
         Some("invalidValue"),
         "Operations[0].value.displayName",
@@ -104,7 +104,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "PATCH",
         "/Users/{user}",
-        r#"{PATCH,"Operations":[{"op":"replace","path":"title\u0000","value":"x"}]}"#,
+        r#"{$PATCH,"Operations":[{"op":"replace","path":"title\u0000","value":"x"}]}"#,
         400,
         Some("invalidValue"),
         "Operations[0].path",
@@ -112,7 +112,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "PATCH",
         "/Users/{user}",
-        r#"{PATCH,"Operations":[{"op":"replace","path":"emails[value eq \"\\u0000\"].type","value":"x"}]}"#,
+        r#"{$PATCH,"Operations":[{"op":"replace","path":"emails[value eq \"\\u0000\"].type","value":"x"}]}"#,
         400,
         Some("invalidPath"),
         "control character",
@@ -120,7 +120,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "POST",
         "/Groups",
-        r#"{GROUP,"displayName":"Sales\u0000"}"#,
+        r#"{$GROUP,"displayName":"Sales\u0000"}"#,
         400,
         Some("invalidValue"),
         "displayName",
@@ -128,7 +128,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "PATCH",
         "/Groups/{group}",
-        r#"{PATCH,"Operations":[{"op":"add","path":"members","value":[{"value":"\u0000"}]}]}"#,
+        r#"{$PATCH,"Operations":[{"op":"add","path":"members","value":[{"value":"\u0000"}]}]}"#,
         400,
         Some("invalidValue"),
         "Operations[0].value[0].value",
@@ -136,7 +136,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "POST",
         "/Bulk",
-        r#"{BULK,"Operations":[{"method":"POST","path":"/Users","bulkId":"b","data":{USER,"userName":"b\u0000"}}]}"#,
+        r#"{$BULK,"Operations":[{"method":"POST","path":"/Users","bulkId":"b","data":{$USER,"userName":"b\u0000"}}]}"#,
         400,
         Some("invalidValue"),
         "Operations[0].data.userName",
@@ -160,7 +160,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "POST",
         "/Users/.search",
-        r#"{SEARCH,"filter":"userName eq \"\\u0000\""}"#,
+        r#"{$SEARCH,"filter":"userName eq \"\\u0000\""}"#,
         400,
         Some("invalidFilter"),
         "control character U+0000",
@@ -168,7 +168,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "POST",
         "/Users/.search",
-        r#"{SEARCH,"sortBy":"userName\u0000"}"#,
+        r#"{$SEARCH,"sortBy":"userName\u0000"}"#,
         400,
         Some("invalidValue"),
         "sortBy",
@@ -177,7 +177,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "POST",
         "/Users",
-        "{USER,\"userName\":\"raw\u{0}@example.com\"}",
+        "{$USER,\"userName\":\"raw\u{0}@example.com\"}",
         400,
         Some("invalidSyntax"),
         "not valid JSON",
@@ -186,7 +186,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "POST",
         "/Users",
-        r#"{USER,"userName":"\ud800@example.com"}"#,
+        r#"{$USER,"userName":"\ud800@example.com"}"#,
         400,
         Some("invalidSyntax"),
         "not valid JSON",
@@ -194,7 +194,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "PATCH",
         "/Users/{user}",
-        r#"{PATCH,"Operations":[{"op":"replace","path":"title","value":"\udc00"}]}"#,
+        r#"{$PATCH,"Operations":[{"op":"replace","path":"title","value":"\udc00"}]}"#,
         400,
         Some("invalidSyntax"),
         "not valid JSON",
@@ -204,7 +204,7 @@ const CONTROL_CHARACTERS: &[Case] = &[
     (
         "PATCH",
         "/Users/%00",
-        r#"{PATCH,"Operations":[{"op":"replace","path":"title","value":"x"}]}"#,
+        r#"{$PATCH,"Operations":[{"op":"replace","path":"title","value":"x"}]}"#,
         404,
         None,
         "",
@@ -250,7 +250,7 @@ const TOO_LONG: &[Case] = &[
     (
         "POST",
         "/Users",
-        r#"{USER,"userName":"<a*257>"}"#,
+        r#"{$USER,"userName":"<a*257>"}"#,
         400,
         Some("invalidValue"),
         "userName: 257 characters, more than the 256 allowed",
@@ -258,7 +258,7 @@ const TOO_LONG: &[Case] = &[
     (
         "POST",
         "/Users",
-        r#"{USER,"userName":"<é*257>"}"#,
+        r#"{$USER,"userName":"<é*257>"}"#,
         400,
         Some("invalidValue"),
         "userName: 257 characters",
@@ -266,7 +266,7 @@ const TOO_LONG: &[Case] = &[
     (
         "POST",
         "/Users",
-        r#"{USER,"userName":"<a*300000>"}"#,
+        r#"{$USER,"userName":"<a*300000>"}"#,
         400,
         Some("invalidValue"),
         "userName: 300000 characters",
@@ -274,7 +274,7 @@ const TOO_LONG: &[Case] = &[
     (
         "POST",
         "/Users",
-        r#"{USER,"userName":"x@example.com","externalId":"<a*257>"}"#,
+        r#"{$USER,"userName":"x@example.com","externalId":"<a*257>"}"#,
         400,
         Some("invalidValue"),
         "externalId",
@@ -282,7 +282,7 @@ const TOO_LONG: &[Case] = &[
     (
         "POST",
         "/Users",
-        r#"{USER,"userName":"x@example.com","name":{"givenName":"<a*257>"}}"#,
+        r#"{$USER,"userName":"x@example.com","name":{"givenName":"<a*257>"}}"#,
         400,
         Some("invalidValue"),
         "name.givenName",
@@ -290,7 +290,7 @@ const TOO_LONG: &[Case] = &[
     (
         "POST",
         "/Users",
-        r#"{USER,"userName":"x@example.com","emails":[{"value":"<a*257>"}]}"#,
+        r#"{$USER,"userName":"x@example.com","emails":[{"value":"<a*257>"}]}"#,
         400,
         Some("invalidValue"),
         "emails[0].value",
@@ -298,7 +298,7 @@ const TOO_LONG: &[Case] = &[
     (
         "POST",
         "/Users",
-        r#"{USER,"userName":"x@example.com","phoneNumbers":[{"value":"1"},{"value":"<1*65>"}]}"#,
+        r#"{$USER,"userName":"x@example.com","phoneNumbers":[{"value":"1"},{"value":"<1*65>"}]}"#,
         400,
         Some("invalidValue"),
         "phoneNumbers[1].value: 65 characters, more than the 64 allowed",
@@ -306,7 +306,7 @@ const TOO_LONG: &[Case] = &[
     (
         "POST",
         "/Users",
-        r#"{USER,"userName":"x@example.com","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"<a*257>"}}"#,
+        r#"{$USER,"userName":"x@example.com","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"<a*257>"}}"#,
         400,
         Some("invalidValue"),
         "enterprise:2.0:User:department",
@@ -314,7 +314,7 @@ const TOO_LONG: &[Case] = &[
     (
         "PUT",
         "/Users/{user}",
-        r#"{USER,"userName":"ann@example.com","displayName":"<a*257>"}"#,
+        r#"{$USER,"userName":"ann@example.com","displayName":"<a*257>"}"#,
         400,
         Some("invalidValue"),
         "displayName",
@@ -322,7 +322,7 @@ const TOO_LONG: &[Case] = &[
     (
         "PATCH",
         "/Users/{user}",
-        r#"{PATCH,"Operations":[{"op":"replace","path":"userName","value":"<a*300000>"}]}"#,
+        r#"{$PATCH,"Operations":[{"op":"replace","path":"userName","value":"<a*300000>"}]}"#,
         400,
         Some("invalidValue"),
         "userName",
@@ -330,7 +330,7 @@ const TOO_LONG: &[Case] = &[
     (
         "PATCH",
         "/Users/{user}",
-        r#"{PATCH,"Operations":[{"op":"add","path":"emails","value":[{"value":"<a*257>"}]}]}"#,
+        r#"{$PATCH,"Operations":[{"op":"add","path":"emails","value":[{"value":"<a*257>"}]}]}"#,
         400,
         Some("invalidValue"),
         "emails[1].value",
@@ -338,7 +338,7 @@ const TOO_LONG: &[Case] = &[
     (
         "PATCH",
         "/Users/{user}",
-        r#"{PATCH,"Operations":[{"op":"replace","value":{"title":"<a*257>"}}]}"#,
+        r#"{$PATCH,"Operations":[{"op":"replace","value":{"title":"<a*257>"}}]}"#,
         400,
         Some("invalidValue"),
         "title",
@@ -346,7 +346,7 @@ const TOO_LONG: &[Case] = &[
     (
         "POST",
         "/Groups",
-        r#"{GROUP,"displayName":"<a*257>"}"#,
+        r#"{$GROUP,"displayName":"<a*257>"}"#,
         400,
         Some("invalidValue"),
         "displayName",
@@ -354,7 +354,7 @@ const TOO_LONG: &[Case] = &[
     (
         "POST",
         "/Groups",
-        r#"{GROUP,"displayName":"<a*300000>"}"#,
+        r#"{$GROUP,"displayName":"<a*300000>"}"#,
         400,
         Some("invalidValue"),
         "displayName",
@@ -362,7 +362,7 @@ const TOO_LONG: &[Case] = &[
     (
         "POST",
         "/Groups",
-        r#"{GROUP,"displayName":"x","externalId":"<a*257>"}"#,
+        r#"{$GROUP,"displayName":"x","externalId":"<a*257>"}"#,
         400,
         Some("invalidValue"),
         "externalId",
@@ -370,7 +370,7 @@ const TOO_LONG: &[Case] = &[
     (
         "PUT",
         "/Groups/{group}",
-        r#"{GROUP,"displayName":"<a*257>"}"#,
+        r#"{$GROUP,"displayName":"<a*257>"}"#,
         400,
         Some("invalidValue"),
         "displayName",
@@ -378,10 +378,101 @@ const TOO_LONG: &[Case] = &[
     (
         "PATCH",
         "/Groups/{group}",
-        r#"{PATCH,"Operations":[{"op":"replace","path":"displayName","value":"<a*257>"}]}"#,
+        r#"{$PATCH,"Operations":[{"op":"replace","path":"displayName","value":"<a*257>"}]}"#,
         400,
         Some("invalidValue"),
         "displayName",
+    ),
+];
+
+const REPEATED_KEYS: &[Case] = &[
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"a@example.com","userName":"b@example.com"}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"userName\" appears twice",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"a@example.com","USERNAME":"b@example.com"}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"USERNAME\" appears twice",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,$USER,"userName":"a@example.com"}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"schemas\" appears twice",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"a@example.com","name":{"givenName":"A","givenName":"B"}}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"givenName\"",
+    ),
+    (
+        "PUT",
+        "/Users/{user}",
+        r#"{$USER,"userName":"ann@example.com","active":true,"active":false}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"active\"",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{$PATCH,"Operations":[{"op":"replace","op":"remove","path":"title","value":"x"}]}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"op\"",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{$PATCH,"Operations":[{"op":"replace","value":{"title":"a","Title":"b"}}]}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"Title\"",
+    ),
+    (
+        "PATCH",
+        "/Groups/{group}",
+        r#"{$PATCH,"Operations":[{"op":"add","path":"members","value":[{"value":"x","value":"y"}]}]}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"value\"",
+    ),
+    (
+        "POST",
+        "/Groups",
+        r#"{$GROUP,"displayName":"A","displayName":"B"}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"displayName\"",
+    ),
+    (
+        "POST",
+        "/Bulk",
+        r#"{$BULK,"Operations":[{"method":"POST","path":"/Users","bulkId":"b","data":{$USER,"userName":"b@example.com","userName":"c@example.com"}}]}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"userName\"",
+    ),
+    (
+        "POST",
+        "/Users/.search",
+        r#"{$SEARCH,"filter":"userName pr","filter":"title pr"}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"filter\"",
     ),
 ];
 
@@ -443,7 +534,10 @@ async fn run_cases(app: &TestApp, cases: &[Case]) {
             Some("application/scim+json"),
         )
         .await;
-        let case = format!("{method} {path} {}", body.chars().take(200).collect::<String>());
+        let case = format!(
+            "{method} {path} {}",
+            body.chars().take(200).collect::<String>()
+        );
         assert_eq!(got, *status, "{case}: {error}");
         assert_scim_error(got, &error, *status, *scim_type);
         let text = error["detail"].as_str().unwrap();
@@ -461,7 +555,7 @@ async fn control_characters_are_refused_and_nothing_is_written(app: TestApp) {
 }
 
 async fn tab_cr_and_lf_are_kept(app: TestApp) {
-    let body = body_text(r#"{USER,"userName":"tab@example.com","title":"a\tb\r\nc"}"#);
+    let body = body_text(r#"{$USER,"userName":"tab@example.com","title":"a\tb\r\nc"}"#);
     let (status, user) = send(&app, "POST", "/Users", &body, Some("application/scim+json")).await;
     assert_eq!(status, 201, "{user}");
     assert_eq!(user["title"], "a\tb\r\nc");
@@ -473,7 +567,7 @@ async fn values_over_their_limit_are_refused_and_nothing_is_written(app: TestApp
 
 async fn values_at_their_limit_are_kept(app: TestApp) {
     let body = body_text(&format!(
-        r#"{{USER,"userName":"<é*256>","externalId":"<b*256>","displayName":"<c*256>",
+        r#"{{$USER,"userName":"<é*256>","externalId":"<b*256>","displayName":"<c*256>",
             "name":{{"givenName":"<d*256>","familyName":"<e*256>"}},"title":"<f*256>",
             "emails":[{{"value":"<g*256>"}}],"phoneNumbers":[{{"value":"<1*64>"}}],
             "{ENTERPRISE}":{{"department":"<h*256>"}}}}"#
@@ -499,7 +593,7 @@ async fn values_at_their_limit_are_kept(app: TestApp) {
     ] {
         assert_eq!(user[key], sent[key], "{key}");
     }
-    let body = body_text(r#"{GROUP,"displayName":"<ü*256>","externalId":"<x*256>"}"#);
+    let body = body_text(r#"{$GROUP,"displayName":"<ü*256>","externalId":"<x*256>"}"#);
     let (status, group) = send(
         &app,
         "POST",
@@ -512,7 +606,12 @@ async fn values_at_their_limit_are_kept(app: TestApp) {
     assert_eq!(group["displayName"].as_str().unwrap().chars().count(), 256);
 }
 
+async fn repeated_keys_are_refused_and_nothing_is_written(app: TestApp) {
+    run_cases(&app, REPEATED_KEYS).await;
+}
+
 on_both_backends!(
+    repeated_keys_are_refused_and_nothing_is_written,
     control_characters_are_refused_and_nothing_is_written,
     tab_cr_and_lf_are_kept,
     values_over_their_limit_are_refused_and_nothing_is_written,

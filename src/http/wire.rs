@@ -103,9 +103,7 @@ fn read_json(
                 ScimError::InvalidSyntax(format!("request body could not be read: {e}"))
             }
         })?;
-        let body = serde_json::from_slice(&bytes).map_err(|e| {
-            ScimError::InvalidSyntax(format!("request body is not valid JSON: {e}"))
-        })?;
+        let body = input::decode(&bytes)?;
         check(&body)?;
         Ok(body)
     })

@@ -3,7 +3,11 @@
 //! the others have no place in an identity), whatever the attribute; and
 //! the longest value each indexed or shown attribute may hold.
 
-use serde_json::Value;
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
 
 use crate::scim::ScimError;
 use crate::scim::schema::{CARD_URN, ENTERPRISE_USER_URN, ResourceKind};
@@ -138,6 +142,107 @@ fn within(value: &Value, max_chars: usize, label: impl Fn() -> String) -> Result
         "{}: {chars} characters, more than the {max_chars} allowed",
         label()
     )))
+}
+
+/// Decodes a request body as `serde_json::from_slice` would, except that
+/// an object naming one key twice is `400 invalidSyntax`: `Value` would keep
+/// the last silently. SCIM attribute names ignore case (RFC 7643 §2.1), so
+/// `userName` and `USERNAME` are the same key.
+pub fn decode(bytes: &[u8]) -> Result<Value, ScimError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    UniqueKeys
+        .deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value))
+        .map_err(|e| {
+            // Our only data error is the repeated key; the rest is syntax.
+            if e.is_data() {
+                ScimError::InvalidSyntax(format!("request body repeats a key: {e}"))
+            } else {
+                ScimError::InvalidSyntax(format!("request body is not valid JSON: {e}"))
+            }
+        })
+}
+
+/// Builds a `Value`, refusing an object that repeats a key.
+struct UniqueKeys;
+
+/// Objects up to this size are checked for repeats by scanning their keys;
+/// larger ones keep a set, so a hostile object with many keys stays linear.
+const SCAN_KEYS: usize = 16;
+
+impl<'de> DeserializeSeed<'de> for UniqueKeys {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueKeys {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // As serde_json's own `Value`: JSON text cannot spell a non-finite number.
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(UniqueKeys)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        let mut folded: Option<HashSet<String>> = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if object.len() == SCAN_KEYS {
+                folded = Some(object.keys().map(|k| k.to_ascii_lowercase()).collect());
+            }
+            let repeated = match folded.as_mut() {
+                Some(seen) => !seen.insert(key.to_ascii_lowercase()),
+                None => object.keys().any(|k| k.eq_ignore_ascii_case(&key)),
+            };
+            if repeated {
+                return Err(de::Error::custom(format_args!(
+                    "{key:?} appears twice in one object (names ignore case)"
+                )));
+            }
+            let value = map.next_value_seed(UniqueKeys)?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 /// The first C0 control character of `text` other than tab, LF and CR.
@@ -314,6 +419,35 @@ mod tests {
         );
         // Not limited: a Group has no userName.
         assert!(check_lengths(ResourceKind::Group, &json!({"userName": "a".repeat(300)})).is_ok());
+    }
+
+    #[test]
+    fn decoding_refuses_repeated_keys_at_any_depth_in_any_case() {
+        let refused = |text: &str| match decode(text.as_bytes()) {
+            Err(ScimError::InvalidSyntax(detail)) => detail,
+            other => panic!("{text}: expected invalidSyntax, got {other:?}"),
+        };
+        assert!(
+            refused(r#"{"userName":"a","userName":"b"}"#).contains("\"userName\" appears twice")
+        );
+        assert!(
+            refused(r#"{"userName":"a","USERNAME":"b"}"#).contains("\"USERNAME\" appears twice")
+        );
+        assert!(refused(r#"{"a":[{"b":{"c":1,"c":2}}]}"#).contains("\"c\""));
+        let many: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        assert!(decode(format!("{{{}}}", many.join(",")).as_bytes()).is_ok());
+        assert!(refused(&format!("{{{},\"K39\":0}}", many.join(","))).contains("\"K39\""));
+        assert!(refused("{").contains("not valid JSON"));
+        assert!(refused(r#"{"a":1} x"#).contains("not valid JSON"));
+    }
+
+    #[test]
+    fn decoding_gives_what_serde_json_gives() {
+        let text = r#"{"s":"é\n","n":[1,-2,18446744073709551615,1.5e300,0.1],"o":{"b":true,"z":null},"e":[],"m":{}}"#;
+        let ours = decode(text.as_bytes()).unwrap();
+        let theirs: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(ours, theirs);
+        assert_eq!(ours.to_string(), theirs.to_string());
     }
 
     #[test]
