@@ -261,6 +261,17 @@ impl<'a> Parser<'a> {
                 Ok(s) => s,
                 Err(e) => return self.error(format!("invalid string literal ({e})")),
             };
+            // An escaped C0 control (`\u0000`) could reach a database that
+            // refuses it (PostgreSQL text); no stored value can hold one.
+            if let Some(c) = decoded
+                .chars()
+                .find(|c| *c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r'))
+            {
+                return self.error(format!(
+                    "string literal holds control character U+{:04X}",
+                    u32::from(c)
+                ));
+            }
             self.rest = &self.rest[end..];
             return Ok(CompValue::Str(decoded));
         }

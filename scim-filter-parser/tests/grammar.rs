@@ -285,6 +285,8 @@ fn errors_say_what_was_expected_and_where() {
         ("userName eq ", 12, "expected a value"),
         ("userName eq \"abc", 12, "unterminated string"),
         ("userName eq \"a\\q\"", 12, "invalid string literal"),
+        ("userName eq \"a\\u0000\"", 12, "control character U+0000"),
+        ("userName eq \"\\u001b\"", 12, "control character U+001B"),
         ("userName eq john", 12, "expected a value"),
         ("userName eq \"a\" and", 19, "expected an attribute name"),
         ("(userName eq \"a\"", 16, "expected \")\""),

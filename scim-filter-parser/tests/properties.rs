@@ -29,7 +29,10 @@ fn attr_path() -> impl Strategy<Value = AttrPath> {
 
 fn comp_value() -> impl Strategy<Value = CompValue> {
     prop_oneof![
-        any::<String>().prop_map(CompValue::Str),
+        // Control characters other than tab, CR and LF are refused in literals.
+        any::<String>().prop_map(|s| CompValue::Str(
+            s.replace(|c: char| c < ' ' && !matches!(c, '\t' | '\n' | '\r'), "")
+        )),
         any::<i64>().prop_map(|n| CompValue::Num(n.into())),
         any::<f64>()
             .prop_filter_map("finite", serde_json::Number::from_f64)

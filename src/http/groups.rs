@@ -69,7 +69,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ScimError> {
     let selection = Params::new(raw).selection(KIND)?;
     let with_members = selection.includes(KIND, "members");
-    let id = SubteamId::from_string(id.into_inner());
+    let id = SubteamId::from_url(id.into_inner())?;
     let group = state
         .db
         .read(move |conn| groups::get(&auth.tenant_id, conn, &id, with_members))
@@ -89,7 +89,7 @@ pub async fn replace(
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let selection = Params::new(raw).selection(KIND)?;
-    let id = SubteamId::from_string(id.into_inner());
+    let id = SubteamId::from_url(id.into_inner())?;
     let expected = if_match(&req);
     let group = state
         .write(&req, auth, move |scope, conn| {
@@ -116,7 +116,7 @@ pub async fn patch(
     let asked_for_attributes =
         params.get("attributes").is_some() || params.get("excludedAttributes").is_some();
     let with_members = selection.includes(KIND, "members");
-    let id = SubteamId::from_string(id.into_inner());
+    let id = SubteamId::from_url(id.into_inner())?;
     let expected = if_match(&req);
     let outcome = state
         .write(&req, auth, move |scope, conn| {
@@ -151,7 +151,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let id = SubteamId::from_string(id.into_inner());
+    let id = SubteamId::from_url(id.into_inner())?;
     let expected = if_match(&req);
     state
         .write(&req, auth, move |scope, conn| {

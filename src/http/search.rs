@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::http::auth::AuthTenant;
 use crate::http::params::{Params, RawParams};
 use crate::http::state::AppState;
-use crate::http::wire::{JsonBody, base_url, list_response_text, scim_json_text};
+use crate::http::wire::{SearchBody, base_url, list_response_text, scim_json_text};
 use crate::scim::ScimError;
 use crate::scim::list::{self, Cursor, ListRequest, Page};
 use crate::scim::resource::AttributeSelection;
@@ -277,7 +277,7 @@ pub async fn search_users(
     req: HttpRequest,
     auth: AuthTenant,
     state: web::Data<AppState>,
-    JsonBody(body): JsonBody,
+    SearchBody(body): SearchBody,
 ) -> Result<HttpResponse, ScimError> {
     respond_for(
         ResourceKind::User,
@@ -293,7 +293,7 @@ pub async fn search_groups(
     req: HttpRequest,
     auth: AuthTenant,
     state: web::Data<AppState>,
-    JsonBody(body): JsonBody,
+    SearchBody(body): SearchBody,
 ) -> Result<HttpResponse, ScimError> {
     respond_for(
         ResourceKind::Group,
@@ -311,7 +311,7 @@ pub async fn search_all(
     req: HttpRequest,
     auth: AuthTenant,
     state: web::Data<AppState>,
-    JsonBody(body): JsonBody,
+    SearchBody(body): SearchBody,
 ) -> Result<HttpResponse, ScimError> {
     let search = Search::from_body(&body)?;
     if search.cursor.is_some() || search.sort_by.is_some() {

@@ -72,7 +72,7 @@ pub async fn get(
     raw: RawParams,
 ) -> Result<HttpResponse, ScimError> {
     let selection = Params::new(raw).selection(KIND)?;
-    let id = MemberId::from_string(id.into_inner());
+    let id = MemberId::from_url(id.into_inner())?;
     let user = state
         .db
         .read(move |conn| users::get(&auth.tenant_id, conn, &id))
@@ -92,7 +92,7 @@ pub async fn replace(
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let selection = Params::new(raw).selection(KIND)?;
-    let id = MemberId::from_string(id.into_inner());
+    let id = MemberId::from_url(id.into_inner())?;
     let expected = if_match(&req);
     let hashes = resource::carries_password(&body);
     let user = state
@@ -117,7 +117,7 @@ pub async fn patch(
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let selection = Params::new(raw).selection(KIND)?;
-    let id = MemberId::from_string(id.into_inner());
+    let id = MemberId::from_url(id.into_inner())?;
     let expected = if_match(&req);
     let user = state
         .write(&req, auth, move |scope, conn| {
@@ -133,7 +133,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let id = MemberId::from_string(id.into_inner());
+    let id = MemberId::from_url(id.into_inner())?;
     let expected = if_match(&req);
     state
         .write(&req, auth, move |scope, conn| {

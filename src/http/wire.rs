@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use crate::config::REQUEST_BODY_MAX_BYTES;
 use crate::http::{SCIM_CONTENT_TYPE, SCIM_PREFIXES};
-use crate::scim::ScimError;
 use crate::scim::schema::LIST_RESPONSE_URN;
+use crate::scim::{ScimError, input};
 
 /// The absolute base URL the client used, honouring `X-Forwarded-Proto`/`Host`
 /// (or `Forwarded`) from a proxy in front of us, and the prefix it called.
@@ -80,27 +80,51 @@ pub fn list_response(total: usize, start_index: usize, resources: Vec<Value>) ->
 /// A JSON request body. Parsed by us rather than actix's `Json` so that
 /// every content type Okta and Entra send (`application/scim+json`,
 /// `application/json`, none) is accepted and every failure is a SCIM error.
+/// No string in it holds a control character (`input::check_strings`).
 pub struct JsonBody(pub Value);
+
+/// A SearchRequest body: as `JsonBody`, but its `filter` is left to the
+/// filter parser, whose refusals are `invalidFilter`.
+pub struct SearchBody(pub Value);
+
+fn read_json(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    check: fn(&Value) -> Result<(), ScimError>,
+) -> Pin<Box<dyn Future<Output = Result<Value, ScimError>>>> {
+    let bytes = web::Bytes::from_request(req, payload);
+    Box::pin(async move {
+        let bytes = bytes.await.map_err(|e| {
+            if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                ScimError::PayloadTooLarge(format!(
+                    "request body exceeds {REQUEST_BODY_MAX_BYTES} bytes"
+                ))
+            } else {
+                ScimError::InvalidSyntax(format!("request body could not be read: {e}"))
+            }
+        })?;
+        let body = input::decode(&bytes)?;
+        check(&body)?;
+        Ok(body)
+    })
+}
 
 impl FromRequest for JsonBody {
     type Error = ScimError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let bytes = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            let bytes = bytes.await.map_err(|e| {
-                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ScimError::PayloadTooLarge(format!(
-                        "request body exceeds {REQUEST_BODY_MAX_BYTES} bytes"
-                    ))
-                } else {
-                    ScimError::InvalidSyntax(format!("request body could not be read: {e}"))
-                }
-            })?;
-            serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-                ScimError::InvalidSyntax(format!("request body is not valid JSON: {e}"))
-            })
-        })
+        let body = read_json(req, payload, input::check_strings);
+        Box::pin(async move { body.await.map(JsonBody) })
+    }
+}
+
+impl FromRequest for SearchBody {
+    type Error = ScimError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_json(req, payload, input::check_search_strings);
+        Box::pin(async move { body.await.map(SearchBody) })
     }
 }

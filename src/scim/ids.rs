@@ -28,6 +28,18 @@ macro_rules! text_id {
                 Self(id)
             }
 
+            /// An id from a request's URL. None of ours holds a control
+            /// character, and PostgreSQL refuses NUL in a query, so such
+            /// an id is not found without asking the database.
+            pub fn from_url(id: String) -> Result<Self, crate::scim::ScimError> {
+                match crate::scim::input::forbidden_control(&id) {
+                    None => Ok(Self(id)),
+                    Some(_) => Err(crate::scim::ScimError::NotFound(
+                        "no resource has this id".into(),
+                    )),
+                }
+            }
+
             pub fn as_str(&self) -> &str {
                 &self.0
             }

@@ -7,6 +7,7 @@ pub mod card;
 pub mod error;
 pub mod filter_eval;
 pub mod ids;
+pub mod input;
 pub mod list;
 pub mod patch;
 pub mod policy;

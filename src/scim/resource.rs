@@ -8,8 +8,8 @@
 use scim_filter_parser::parse_path;
 use serde_json::{Map, Value};
 
-use crate::scim::ScimError;
 use crate::scim::schema::{self, AttrDef, AttrType, Mutability, ResourceKind, Returned, SchemaDef};
+use crate::scim::{ScimError, input};
 
 pub struct Incoming {
     /// Canonical resource without `id`, `meta` or `password`.
@@ -317,10 +317,9 @@ pub fn normalize(kind: ResourceKind, body: Value) -> Result<Incoming, ScimError>
     if kind == ResourceKind::User && !resource.contains_key("active") {
         resource.insert("active".into(), Value::Bool(true));
     }
-    Ok(Incoming {
-        resource: Value::Object(resource),
-        password,
-    })
+    let resource = Value::Object(resource);
+    input::check_lengths(kind, &resource)?;
+    Ok(Incoming { resource, password })
 }
 
 /// One name from `attributes`/`excludedAttributes`: attribute and optional sub.

@@ -1,0 +1,619 @@
+//! Hostile input, one table row per request: each is refused with the
+//! expected SCIM error, and afterwards the team reads back exactly as before.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{TestApp, assert_scim_error, json};
+use reqwest::Method;
+use serde_json::Value;
+
+/// (method, path, body, status, scimType, text the error's detail contains).
+/// In paths `{user}` and `{group}` stand for the seeded resources' ids.
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    u16,
+    Option<&'static str>,
+    &'static str,
+);
+
+const USER: &str = r#""schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]"#;
+const GROUP: &str = r#""schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"]"#;
+const PATCH: &str = r#""schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]"#;
+const BULK: &str = r#""schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"]"#;
+const SEARCH: &str = r#""schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]"#;
+
+/// Bodies are templates: `$USER`, `$GROUP`, `$PATCH`, `$BULK` and `$SEARCH`
+/// stand for the matching `"schemas"` member, and `<c*N>` for the
+/// character `c` N times.
+fn body_text(template: &str) -> String {
+    let mut text = template
+        .replace("$USER", USER)
+        .replace("$GROUP", GROUP)
+        .replace("$PATCH", PATCH)
+        .replace("$BULK", BULK)
+        .replace("$SEARCH", SEARCH);
+    while let Some(start) = text.find('<') {
+        let end = start + text[start..].find('>').unwrap();
+        let (c, n) = text[start + 1..end].split_once('*').unwrap();
+        let repeated = c.repeat(n.parse().unwrap());
+        text.replace_range(start..=end, &repeated);
+    }
+    text
+}
+
+const CONTROL_CHARACTERS: &[Case] = &[
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"nul\u0000@example.com"}"#,
+        400,
+        Some("invalidValue"),
+        "userName: control character U+0000",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"x@example.com","name":{"givenName":"a\u0001"}}"#,
+        400,
+        Some("invalidValue"),
+        "name.givenName",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"x@example.com","emails":[{"value":"x@example.com\u001f"}]}"#,
+        400,
+        Some("invalidValue"),
+        "emails[0].value",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"x@example.com","custom\u0000":"v"}"#,
+        400,
+        Some("invalidValue"),
+        "custom\\0",
+    ),
+    (
+        "PUT",
+        "/Users/{user}",
+        r#"{$USER,"userName":"ann@example.com","displayName":"Ann\u0000"}"#,
+        400,
+        Some("invalidValue"),
+        "displayName",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{$PATCH,"Operations":[{"op":"replace","path":"title","value":"\u0000"}]}"#,
+        400,
+        Some("invalidValue"),
+        "Operations[0].value",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{$PATCH,"Operations":[{"op":"replace","value":{"displayName":"a\u0008b"}}]}"#,
+        400,
+        Some("invalidValue"),
+        "Operations[0].value.displayName",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{$PATCH,"Operations":[{"op":"replace","path":"title\u0000","value":"x"}]}"#,
+        400,
+        Some("invalidValue"),
+        "Operations[0].path",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{$PATCH,"Operations":[{"op":"replace","path":"emails[value eq \"\\u0000\"].type","value":"x"}]}"#,
+        400,
+        Some("invalidPath"),
+        "control character",
+    ),
+    (
+        "POST",
+        "/Groups",
+        r#"{$GROUP,"displayName":"Sales\u0000"}"#,
+        400,
+        Some("invalidValue"),
+        "displayName",
+    ),
+    (
+        "PATCH",
+        "/Groups/{group}",
+        r#"{$PATCH,"Operations":[{"op":"add","path":"members","value":[{"value":"\u0000"}]}]}"#,
+        400,
+        Some("invalidValue"),
+        "Operations[0].value[0].value",
+    ),
+    (
+        "POST",
+        "/Bulk",
+        r#"{$BULK,"Operations":[{"method":"POST","path":"/Users","bulkId":"b","data":{$USER,"userName":"b\u0000"}}]}"#,
+        400,
+        Some("invalidValue"),
+        "Operations[0].data.userName",
+    ),
+    (
+        "GET",
+        "/Users?filter=userName%20eq%20%22%5Cu0000%22",
+        "",
+        400,
+        Some("invalidFilter"),
+        "control character U+0000",
+    ),
+    (
+        "GET",
+        "/Groups?filter=displayName%20sw%20%22a%5Cu0007%22",
+        "",
+        400,
+        Some("invalidFilter"),
+        "control character U+0007",
+    ),
+    (
+        "POST",
+        "/Users/.search",
+        r#"{$SEARCH,"filter":"userName eq \"\\u0000\""}"#,
+        400,
+        Some("invalidFilter"),
+        "control character U+0000",
+    ),
+    (
+        "POST",
+        "/Users/.search",
+        r#"{$SEARCH,"sortBy":"userName\u0000"}"#,
+        400,
+        Some("invalidValue"),
+        "sortBy",
+    ),
+    // A raw control character inside a JSON string is not JSON at all.
+    (
+        "POST",
+        "/Users",
+        "{$USER,\"userName\":\"raw\u{0}@example.com\"}",
+        400,
+        Some("invalidSyntax"),
+        "not valid JSON",
+    ),
+    // Lone surrogates cannot be decoded into text: serde_json refuses them.
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"\ud800@example.com"}"#,
+        400,
+        Some("invalidSyntax"),
+        "not valid JSON",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{$PATCH,"Operations":[{"op":"replace","path":"title","value":"\udc00"}]}"#,
+        400,
+        Some("invalidSyntax"),
+        "not valid JSON",
+    ),
+    ("GET", "/Users/%00", "", 404, None, ""),
+    ("GET", "/Groups/%00", "", 404, None, ""),
+    (
+        "PATCH",
+        "/Users/%00",
+        r#"{$PATCH,"Operations":[{"op":"replace","path":"title","value":"x"}]}"#,
+        404,
+        None,
+        "",
+    ),
+    ("DELETE", "/Groups/%00", "", 404, None, ""),
+    (
+        "GET",
+        "/Users?sortBy=%00",
+        "",
+        400,
+        Some("invalidValue"),
+        "cannot sort by",
+    ),
+    (
+        "GET",
+        "/Users?attributes=%00",
+        "",
+        400,
+        Some("invalidValue"),
+        "invalid attribute name",
+    ),
+    (
+        "GET",
+        "/Users?cursor=%00",
+        "",
+        400,
+        Some("invalidCursor"),
+        "not a cursor",
+    ),
+    (
+        "GET",
+        "/Users?startIndex=%00",
+        "",
+        400,
+        Some("invalidValue"),
+        "startIndex must be an integer",
+    ),
+];
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+const TOO_LONG: &[Case] = &[
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"<a*257>"}"#,
+        400,
+        Some("invalidValue"),
+        "userName: 257 characters, more than the 256 allowed",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"<é*257>"}"#,
+        400,
+        Some("invalidValue"),
+        "userName: 257 characters",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"<a*300000>"}"#,
+        400,
+        Some("invalidValue"),
+        "userName: 300000 characters",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"x@example.com","externalId":"<a*257>"}"#,
+        400,
+        Some("invalidValue"),
+        "externalId",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"x@example.com","name":{"givenName":"<a*257>"}}"#,
+        400,
+        Some("invalidValue"),
+        "name.givenName",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"x@example.com","emails":[{"value":"<a*257>"}]}"#,
+        400,
+        Some("invalidValue"),
+        "emails[0].value",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"x@example.com","phoneNumbers":[{"value":"1"},{"value":"<1*65>"}]}"#,
+        400,
+        Some("invalidValue"),
+        "phoneNumbers[1].value: 65 characters, more than the 64 allowed",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"x@example.com","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"<a*257>"}}"#,
+        400,
+        Some("invalidValue"),
+        "enterprise:2.0:User:department",
+    ),
+    (
+        "PUT",
+        "/Users/{user}",
+        r#"{$USER,"userName":"ann@example.com","displayName":"<a*257>"}"#,
+        400,
+        Some("invalidValue"),
+        "displayName",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{$PATCH,"Operations":[{"op":"replace","path":"userName","value":"<a*300000>"}]}"#,
+        400,
+        Some("invalidValue"),
+        "userName",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{$PATCH,"Operations":[{"op":"add","path":"emails","value":[{"value":"<a*257>"}]}]}"#,
+        400,
+        Some("invalidValue"),
+        "emails[1].value",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{$PATCH,"Operations":[{"op":"replace","value":{"title":"<a*257>"}}]}"#,
+        400,
+        Some("invalidValue"),
+        "title",
+    ),
+    (
+        "POST",
+        "/Groups",
+        r#"{$GROUP,"displayName":"<a*257>"}"#,
+        400,
+        Some("invalidValue"),
+        "displayName",
+    ),
+    (
+        "POST",
+        "/Groups",
+        r#"{$GROUP,"displayName":"<a*300000>"}"#,
+        400,
+        Some("invalidValue"),
+        "displayName",
+    ),
+    (
+        "POST",
+        "/Groups",
+        r#"{$GROUP,"displayName":"x","externalId":"<a*257>"}"#,
+        400,
+        Some("invalidValue"),
+        "externalId",
+    ),
+    (
+        "PUT",
+        "/Groups/{group}",
+        r#"{$GROUP,"displayName":"<a*257>"}"#,
+        400,
+        Some("invalidValue"),
+        "displayName",
+    ),
+    (
+        "PATCH",
+        "/Groups/{group}",
+        r#"{$PATCH,"Operations":[{"op":"replace","path":"displayName","value":"<a*257>"}]}"#,
+        400,
+        Some("invalidValue"),
+        "displayName",
+    ),
+];
+
+const REPEATED_KEYS: &[Case] = &[
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"a@example.com","userName":"b@example.com"}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"userName\" appears twice",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"a@example.com","USERNAME":"b@example.com"}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"USERNAME\" appears twice",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,$USER,"userName":"a@example.com"}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"schemas\" appears twice",
+    ),
+    (
+        "POST",
+        "/Users",
+        r#"{$USER,"userName":"a@example.com","name":{"givenName":"A","givenName":"B"}}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"givenName\"",
+    ),
+    (
+        "PUT",
+        "/Users/{user}",
+        r#"{$USER,"userName":"ann@example.com","active":true,"active":false}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"active\"",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{$PATCH,"Operations":[{"op":"replace","op":"remove","path":"title","value":"x"}]}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"op\"",
+    ),
+    (
+        "PATCH",
+        "/Users/{user}",
+        r#"{$PATCH,"Operations":[{"op":"replace","value":{"title":"a","Title":"b"}}]}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"Title\"",
+    ),
+    (
+        "PATCH",
+        "/Groups/{group}",
+        r#"{$PATCH,"Operations":[{"op":"add","path":"members","value":[{"value":"x","value":"y"}]}]}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"value\"",
+    ),
+    (
+        "POST",
+        "/Groups",
+        r#"{$GROUP,"displayName":"A","displayName":"B"}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"displayName\"",
+    ),
+    (
+        "POST",
+        "/Bulk",
+        r#"{$BULK,"Operations":[{"method":"POST","path":"/Users","bulkId":"b","data":{$USER,"userName":"b@example.com","userName":"c@example.com"}}]}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"userName\"",
+    ),
+    (
+        "POST",
+        "/Users/.search",
+        r#"{$SEARCH,"filter":"userName pr","filter":"title pr"}"#,
+        400,
+        Some("invalidSyntax"),
+        "\"filter\"",
+    ),
+];
+
+/// What must not change: the seeded user and group, and the totals.
+async fn snapshot(app: &TestApp, user: &str, group: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    for path in [
+        format!("/Users/{user}"),
+        format!("/Groups/{group}"),
+        "/Users?count=0".to_owned(),
+        "/Groups?count=0".to_owned(),
+    ] {
+        let (status, body) = json(app.get(&path).await).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        seen.push(body);
+    }
+    seen
+}
+
+async fn seed(app: &TestApp) -> (String, String) {
+    let user = app.create_user("ann@example.com").await;
+    let group = app.create_group("Sales", &[&user]).await;
+    (user, group)
+}
+
+async fn send(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    body: &str,
+    content_type: Option<&str>,
+) -> (u16, Value) {
+    let mut request = app
+        .client
+        .request(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            app.url(path),
+        )
+        .bearer_auth(&app.token);
+    if !body.is_empty() {
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        request = request.body(body.to_owned());
+    }
+    json(request.send().await.unwrap()).await
+}
+
+async fn run_cases(app: &TestApp, cases: &[Case]) {
+    let (user, group) = seed(app).await;
+    let before = snapshot(app, &user, &group).await;
+    for (method, path, body, status, scim_type, detail) in cases {
+        let path = path.replace("{user}", &user).replace("{group}", &group);
+        let (got, error) = send(
+            app,
+            method,
+            &path,
+            &body_text(body),
+            Some("application/scim+json"),
+        )
+        .await;
+        let case = format!(
+            "{method} {path} {}",
+            body.chars().take(200).collect::<String>()
+        );
+        assert_eq!(got, *status, "{case}: {error}");
+        assert_scim_error(got, &error, *status, *scim_type);
+        let text = error["detail"].as_str().unwrap();
+        assert!(text.contains(detail), "{case}: {text}");
+        assert_eq!(
+            snapshot(app, &user, &group).await,
+            before,
+            "{case} changed something"
+        );
+    }
+}
+
+async fn control_characters_are_refused_and_nothing_is_written(app: TestApp) {
+    run_cases(&app, CONTROL_CHARACTERS).await;
+}
+
+async fn tab_cr_and_lf_are_kept(app: TestApp) {
+    let body = body_text(r#"{$USER,"userName":"tab@example.com","title":"a\tb\r\nc"}"#);
+    let (status, user) = send(&app, "POST", "/Users", &body, Some("application/scim+json")).await;
+    assert_eq!(status, 201, "{user}");
+    assert_eq!(user["title"], "a\tb\r\nc");
+}
+
+async fn values_over_their_limit_are_refused_and_nothing_is_written(app: TestApp) {
+    run_cases(&app, TOO_LONG).await;
+}
+
+async fn values_at_their_limit_are_kept(app: TestApp) {
+    let body = body_text(&format!(
+        r#"{{$USER,"userName":"<é*256>","externalId":"<b*256>","displayName":"<c*256>",
+            "name":{{"givenName":"<d*256>","familyName":"<e*256>"}},"title":"<f*256>",
+            "emails":[{{"value":"<g*256>"}}],"phoneNumbers":[{{"value":"<1*64>"}}],
+            "{ENTERPRISE}":{{"department":"<h*256>"}}}}"#
+    ));
+    let sent: Value = serde_json::from_str(&body).unwrap();
+    let (status, created) =
+        send(&app, "POST", "/Users", &body, Some("application/scim+json")).await;
+    assert_eq!(status, 201, "{created}");
+    let (_, user) = json(
+        app.get(&format!("/Users/{}", created["id"].as_str().unwrap()))
+            .await,
+    )
+    .await;
+    for key in [
+        "userName",
+        "externalId",
+        "displayName",
+        "name",
+        "title",
+        "emails",
+        "phoneNumbers",
+        ENTERPRISE,
+    ] {
+        assert_eq!(user[key], sent[key], "{key}");
+    }
+    let body = body_text(r#"{$GROUP,"displayName":"<ü*256>","externalId":"<x*256>"}"#);
+    let (status, group) = send(
+        &app,
+        "POST",
+        "/Groups",
+        &body,
+        Some("application/scim+json"),
+    )
+    .await;
+    assert_eq!(status, 201, "{group}");
+    assert_eq!(group["displayName"].as_str().unwrap().chars().count(), 256);
+}
+
+async fn repeated_keys_are_refused_and_nothing_is_written(app: TestApp) {
+    run_cases(&app, REPEATED_KEYS).await;
+}
+
+on_both_backends!(
+    repeated_keys_are_refused_and_nothing_is_written,
+    control_characters_are_refused_and_nothing_is_written,
+    tab_cr_and_lf_are_kept,
+    values_over_their_limit_are_refused_and_nothing_is_written,
+    values_at_their_limit_are_kept,
+);
