@@ -241,7 +241,8 @@ pub fn normalize(kind: ResourceKind, body: Value) -> Result<Incoming, ScimError>
             normalize_extension(&mut out, urn, def, value)?;
             continue;
         }
-        if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") {
+        // `get`, not slicing: a key may start with a multi-byte character.
+        if key.len() > 4 && key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
             // `"urn:…:User:department": "x"` (an extension attribute spelled out as a key).
             let path = parse_path(&key).map_err(|e| ScimError::InvalidPath(e.to_string()))?;
             if let Some(resolved) = schema::resolve(kind, &path.attr)
@@ -583,6 +584,15 @@ mod tests {
                 "active": true,
             })
         );
+    }
+
+    /// Found by the `resource` fuzz target: the URN check sliced the key's
+    /// bytes and panicked inside a multi-byte character.
+    #[test]
+    fn a_key_starting_with_multibyte_characters_is_an_unknown_attribute() {
+        let out = user(json!({"userName": "a@b.c", "em6\u{316e}": true, "ü¤rn:x": 1}));
+        assert_eq!(out["em6\u{316e}"], json!(true));
+        assert_eq!(out["ü¤rn:x"], json!(1));
     }
 
     #[test]
