@@ -11,7 +11,7 @@ use crate::config::REQUEST_BODY_MAX_BYTES;
 use crate::http::auth::{AuthSettings, Authenticator};
 use crate::http::limits::{self, ConnectionLimits};
 use crate::http::rate_limit::RateLimiter;
-use crate::http::state::{AppState, Db};
+use crate::http::state::{AppState, Db, READY_WITHIN};
 use crate::http::tls::{self, Certificates, TlsFiles};
 use crate::http::{self, error, metrics, request_log};
 use crate::jobs::{self, JobSettings, Jobs};
@@ -61,7 +61,11 @@ impl Application {
                 }))?;
                 Db::sqlite(pool, server_metrics.clone(), &config.database_url, writer)
             }
-            Backend::Postgres => Db::new(pool, server_metrics.clone()),
+            Backend::Postgres => Db::new(
+                pool,
+                store::db::probe(&config.database_url, READY_WITHIN / 2)?,
+                server_metrics.clone(),
+            ),
         };
         let state = web::Data::new(AppState {
             auth: Authenticator::new(db.clone(), config.auth.clone()),

@@ -4,13 +4,17 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Output;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::process::{Server, scimd, server_dirs};
-use common::{Backend, scratch_database};
+use common::process::{Database, Server, scimd, server_dirs};
+use common::{Backend, assert_scim_error, scratch_database, user_body};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
 
 /// `scimd migrate` processes started together, each for itself.
 fn migrate_at_once(url: &str, count: usize) -> Vec<Output> {
@@ -152,4 +156,236 @@ fn a_newer_sqlite_schema_is_refused_unless_allowed() {
 #[test]
 fn a_newer_postgres_schema_is_refused_unless_allowed() {
     a_newer_schema_is_refused_unless_allowed(Backend::Postgres);
+}
+
+/// A TCP forwarder in front of PostgreSQL that can be cut (every connection
+/// closed, new ones refused) and restored on the same port: the database
+/// going down and coming back, as the server sees it.
+struct Proxy {
+    port: u16,
+    target: SocketAddr,
+    forwarding: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    async fn start(target: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        Proxy {
+            port,
+            target,
+            forwarding: Some(tokio::spawn(forward(listener, target))),
+        }
+    }
+
+    /// Closes every connection and the port.
+    async fn cut(&mut self) {
+        if let Some(forwarding) = self.forwarding.take() {
+            forwarding.abort();
+            let _ = forwarding.await;
+        }
+    }
+
+    async fn restore(&mut self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
+        self.forwarding = Some(tokio::spawn(forward(listener, self.target)));
+    }
+}
+
+/// Runs until aborted; its connections go with it.
+async fn forward(listener: TcpListener, target: SocketAddr) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let Ok((mut inbound, _)) = listener.accept().await else {
+            continue;
+        };
+        connections.spawn(async move {
+            if let Ok(mut outbound) = TcpStream::connect(target).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+        });
+    }
+}
+
+/// The host and port of a `postgres://` URL, and the URL with them replaced.
+fn through(url: &str, port: u16) -> (SocketAddr, String) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (user, host) = match authority.rsplit_once('@') {
+        Some((user, host)) => (format!("{user}@"), host),
+        None => (String::new(), authority),
+    };
+    let host = if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    };
+    let target = std::net::ToSocketAddrs::to_socket_addrs(&host)
+        .unwrap()
+        .next()
+        .unwrap();
+    (target, format!("{scheme}://{user}127.0.0.1:{port}{tail}"))
+}
+
+/// A request and how long its answer took.
+async fn timed(request: reqwest::RequestBuilder) -> (u16, Value, Option<String>, Duration) {
+    let started = Instant::now();
+    let response = request.send().await.unwrap();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let (status, body) = common::json(response).await;
+    (status, body, retry_after, started.elapsed())
+}
+
+/// An answer to send again later: `503` with `Retry-After`, soon enough.
+fn assert_unavailable(
+    (status, body, retry_after, took): &(u16, Value, Option<String>, Duration),
+    detail: &str,
+    within: Duration,
+) {
+    assert_scim_error(*status, body, 503, None);
+    assert!(body["detail"].as_str().unwrap().contains(detail), "{body}");
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    assert!(*took < within, "answered after {took:?}");
+}
+
+/// PostgreSQL going away under a running server: requests are answered
+/// `503` within about the configured wait, `/readyz` within a second, and
+/// once the database is back both work again without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_goes_away_fails_fast_and_comes_back_without_a_restart() {
+    let Some(database) = Database::new(Backend::Postgres) else {
+        return;
+    };
+    let (target, _) = through(&database.url, 0);
+    let mut proxy = Proxy::start(target).await;
+    let (_, url) = through(&database.url, proxy.port);
+    let (_root, dirs) = server_dirs(1);
+    let server = Server::start(&dirs[0], &url, &["--workers", "2"], &[]).await;
+    let client = reqwest::Client::new();
+    let users = || {
+        client
+            .get(format!("{}/Users", server.scim()))
+            .bearer_auth(&database.token)
+    };
+    let readyz = || client.get(server.url("/readyz"));
+    assert_eq!(timed(users()).await.0, 200);
+
+    proxy.cut().await;
+    for _ in 0..3 {
+        let answer = timed(users()).await;
+        eprintln!("database down: /Users {} after {:?}", answer.0, answer.3);
+        assert_unavailable(
+            &answer,
+            "the database is unavailable",
+            Duration::from_millis(1500),
+        );
+        let started = Instant::now();
+        let ready = readyz().send().await.unwrap();
+        eprintln!(
+            "database down: /readyz {} after {:?}",
+            ready.status(),
+            started.elapsed()
+        );
+        assert_eq!(ready.status(), 503);
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    proxy.restore().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body, _, _) = timed(users()).await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not back within 10 s: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(readyz().send().await.unwrap().status(), 200);
+    let created = client
+        .post(format!("{}/Users", server.scim()))
+        .bearer_auth(&database.token)
+        .header("content-type", "application/scim+json")
+        .body(user_body("back@example.com").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let output = server.stop();
+    assert!(output.status.success(), "{}", output.stderr);
+}
+
+/// Every pooled connection held by a request stuck behind a lock: the next
+/// request is answered `503` after `--db-wait-ms`, while `/readyz`, on a
+/// connection of its own, still says the database answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_pool_answers_503_quickly_and_readyz_still_answers() {
+    let Some(database) = Database::new(Backend::Postgres) else {
+        return;
+    };
+    let (_root, dirs) = server_dirs(1);
+    let server = Server::start(
+        &dirs[0],
+        &database.url,
+        &["--workers", "2", "--pool-size", "1", "--db-wait-ms", "500"],
+        &[],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let scim = server.scim();
+    assert_eq!(
+        timed(
+            client
+                .get(format!("{scim}/Users"))
+                .bearer_auth(&database.token)
+        )
+        .await
+        .0,
+        200
+    );
+
+    let mut holder = database.pool.get().unwrap();
+    holder
+        .batch_execute("BEGIN; LOCK TABLE members IN ACCESS EXCLUSIVE MODE;")
+        .unwrap();
+    let stuck = tokio::spawn(
+        client
+            .post(format!("{scim}/Users"))
+            .bearer_auth(&database.token)
+            .header("content-type", "application/scim+json")
+            .body(user_body("stuck@example.com").to_string())
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let answer = timed(
+        client
+            .get(format!("{scim}/Users"))
+            .bearer_auth(&database.token),
+    )
+    .await;
+    eprintln!("pool busy: /Users {} after {:?}", answer.0, answer.3);
+    assert_unavailable(
+        &answer,
+        "no connection within 500 ms",
+        Duration::from_millis(1500),
+    );
+    let started = Instant::now();
+    let ready = client.get(server.url("/readyz")).send().await.unwrap();
+    eprintln!(
+        "pool busy: /readyz {} after {:?}",
+        ready.status(),
+        started.elapsed()
+    );
+    assert_eq!(ready.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(1));
+
+    holder.batch_execute("COMMIT").unwrap();
+    assert_eq!(stuck.await.unwrap().unwrap().status(), 201);
 }

@@ -37,6 +37,15 @@ pub struct ServeArgs {
     /// Database connections in the pool (also bounds concurrent DB work).
     #[arg(long, env = "SCIMD_DB_POOL_SIZE", default_value_t = 8)]
     pool_size: u32,
+    /// Milliseconds a request waits for a database connection before it is
+    /// answered 503 with Retry-After.
+    #[arg(
+        long,
+        env = "SCIMD_DB_WAIT_MS",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    db_wait_ms: u64,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "SCIMD_WORKERS")]
     workers: Option<usize>,
@@ -205,6 +214,7 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         database_url: database_url.to_owned(),
         db: DbSettings {
             pool_size: args.pool_size,
+            wait: Duration::from_millis(args.db_wait_ms),
             ..db_settings()
         },
         workers: args.workers.unwrap_or_else(|| {

@@ -2,9 +2,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
+use diesel::connection::SimpleConnection;
 
 use crate::http::auth::{AuthTenant, Authenticator};
 use crate::http::metrics::ServerMetrics;
@@ -34,7 +36,12 @@ pub struct Db {
     sqlite_url: Option<Arc<str>>,
     /// SQLite: the one writer every write goes through.
     writer: Option<Writer>,
+    /// PostgreSQL: `/readyz`'s own connection.
+    probe: Option<DbPool>,
 }
+
+/// How long `/readyz` gives the database to answer.
+pub const READY_WITHIN: Duration = Duration::from_secs(1);
 
 /// A worker's own read connection to a SQLite database, with what it
 /// remembers of the teams it has listed.
@@ -49,12 +56,14 @@ thread_local! {
 }
 
 impl Db {
-    pub fn new(pool: DbPool, metrics: Arc<ServerMetrics>) -> Self {
+    /// A PostgreSQL database: reads and writes on `pool`, `/readyz` on `probe`.
+    pub fn new(pool: DbPool, probe: DbPool, metrics: Arc<ServerMetrics>) -> Self {
         Db {
             pool,
             metrics,
             sqlite_url: None,
             writer: None,
+            probe: Some(probe),
         }
     }
 
@@ -66,6 +75,31 @@ impl Db {
             metrics,
             sqlite_url: Some(Arc::from(url)),
             writer: Some(writer),
+            probe: None,
+        }
+    }
+
+    /// Whether the database answers within `READY_WITHIN`. On PostgreSQL
+    /// on a connection of its own, so requests holding every pooled
+    /// connection do not make the instance look down; on SQLite a read
+    /// never waits for the writer.
+    pub async fn ping(&self) -> Result<(), ScimError> {
+        let Some(probe) = self.probe.clone() else {
+            return self.read(|conn| Ok(conn.batch_execute("SELECT 1")?)).await;
+        };
+        let check = web::block(move || -> Result<(), ScimError> {
+            let mut conn = probe.get().map_err(|e| {
+                tracing::debug!(error = %e, "readiness probe: no connection");
+                ScimError::database_unavailable()
+            })?;
+            Ok(conn.batch_execute("SELECT 1")?)
+        });
+        match actix_web::rt::time::timeout(READY_WITHIN, check).await {
+            Ok(answered) => answered.map_err(ScimError::internal)?,
+            Err(_) => Err(ScimError::ServiceUnavailable(format!(
+                "the database did not answer within {} ms",
+                READY_WITHIN.as_millis()
+            ))),
         }
     }
 
@@ -92,7 +126,7 @@ impl Db {
                     Entry::Vacant(slot) => slot.insert(Reader {
                         conn: DbConnection::Sqlite(open_sqlite(url).map_err(|e| {
                             tracing::warn!(error = %e, "cannot open a read connection");
-                            ScimError::ServiceUnavailable
+                            ScimError::database_unavailable()
                         })?),
                         positions: PositionCache::default(),
                     }),
@@ -138,7 +172,10 @@ impl Db {
             let _entered = span.enter();
             let mut conn = metrics.checkout(&pool).map_err(|e| {
                 tracing::warn!(error = %e, "database pool exhausted or unreachable");
-                ScimError::ServiceUnavailable
+                ScimError::ServiceUnavailable(format!(
+                    "the database is unavailable: no connection within {} ms; retry later",
+                    pool.connection_timeout().as_millis()
+                ))
             })?;
             work(&mut conn)
         })

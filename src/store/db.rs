@@ -190,14 +190,29 @@ pub fn open_sqlite(url: &str) -> Result<SqliteConnection, ConnectionError> {
 pub type DbPool = Pool<ConnectionManager>;
 pub type PooledDb = PooledConnection<ConnectionManager>;
 
-/// Seconds libpq may take to reach the server on the first connection, so
-/// an address that drops packets fails as fast as a closed port.
-const FIRST_CONNECT_TIMEOUT_SECS: u32 = 5;
+/// Seconds libpq may take to reach the server (its minimum is 2), so an
+/// address that drops packets fails as fast as a closed port and holds none
+/// of the pool's connecting threads for long.
+const CONNECT_TIMEOUT_SECS: u32 = 5;
+
+/// `url` with libpq's `connect_timeout`, unless it sets one.
+fn with_connect_timeout(url: &str, backend: Backend) -> String {
+    match backend {
+        Backend::Postgres if !url.contains("connect_timeout=") => {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}connect_timeout={CONNECT_TIMEOUT_SECS}")
+        }
+        _ => url.to_owned(),
+    }
+}
 
 /// How a process uses its database.
 #[derive(Debug, Clone)]
 pub struct DbSettings {
     pub pool_size: u32,
+    /// How long a request waits for a pooled connection before it is
+    /// answered 503: short, so a database that is down fails fast.
+    pub wait: Duration,
     /// Start even when the database was migrated by a newer scimd (its
     /// schema has migrations this binary does not know), with a warning.
     pub allow_newer_schema: bool,
@@ -207,6 +222,7 @@ impl Default for DbSettings {
     fn default() -> Self {
         DbSettings {
             pool_size: 8,
+            wait: Duration::from_millis(1000),
             allow_newer_schema: false,
         }
     }
@@ -224,45 +240,49 @@ pub fn connect(url: &str, pool_size: u32) -> Result<DbPool, StoreError> {
     )
 }
 
-/// Opens a pool and brings the schema up to date. One connection is made
-/// first, alone: a wrong address or a missing database fails at once with
-/// its cause, rather than after the pool's time-out.
+/// Brings the schema up to date and opens a pool. The migrating connection
+/// is made first, alone: a wrong address or a missing database fails at
+/// once with its cause, rather than after the pool's time-out, and waiting
+/// for another process's migrations is not bounded by it either.
 pub fn connect_with(url: &str, settings: &DbSettings) -> Result<DbPool, StoreError> {
     let backend = check_url(url).map_err(StoreError::Unavailable)?;
-    let first = match backend {
-        Backend::Postgres if !url.contains("connect_timeout=") => {
-            let separator = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{separator}connect_timeout={FIRST_CONNECT_TIMEOUT_SECS}")
-        }
-        _ => url.to_owned(),
-    };
-    ConnectionManager {
-        url: first,
+    let manager = ConnectionManager {
+        url: with_connect_timeout(url, backend),
         backend,
-    }
-    .connect()
-    .map_err(|e| {
+    };
+    let mut first = manager.connect().map_err(|e| {
         StoreError::Unavailable(format!(
             "cannot connect to {}: {}",
             describe(url),
             one_line(&e.to_string())
         ))
     })?;
-    let manager = ConnectionManager {
-        url: url.to_owned(),
-        backend,
-    };
+    migrate(&mut first, settings.allow_newer_schema)?;
     let pool = Pool::builder()
         .max_size(settings.pool_size)
-        .connection_timeout(Duration::from_secs(10))
+        .connection_timeout(settings.wait)
         .error_handler(Box::new(WarnOnError))
-        .build(manager)
-        .map_err(|e| StoreError::Unavailable(one_line(&e.to_string())))?;
-    let mut conn = pool
-        .get()
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    migrate(&mut conn, settings.allow_newer_schema)?;
+        // Fills itself in the background: the first connection proved the
+        // address, and a request waits `wait` at most for one.
+        .build_unchecked(manager);
     Ok(pool)
+}
+
+/// One connection, made when asked for and kept while it works, for
+/// `/readyz`: a busy request pool does not make the instance look down.
+/// Failures are not logged here; the probe's answer says them.
+pub fn probe(url: &str, within: Duration) -> Result<DbPool, StoreError> {
+    let backend = check_url(url).map_err(StoreError::Unavailable)?;
+    Pool::builder()
+        .max_size(1)
+        .min_idle(Some(0))
+        .connection_timeout(within)
+        .error_handler(Box::new(r2d2::NopErrorHandler))
+        .build(ConnectionManager {
+            url: with_connect_timeout(url, backend),
+            backend,
+        })
+        .map_err(|e| StoreError::Unavailable(one_line(&e.to_string())))
 }
 
 /// The PostgreSQL advisory lock every scimd process takes around its

@@ -50,10 +50,45 @@ impl StoreError {
     }
 }
 
+/// A database failure that is the database's state rather than a bug: the
+/// client is told to retry (or that the disk is full), and the log gets one
+/// line without a backtrace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// The connection was lost or could not be made.
+    Unavailable,
+}
+
+impl Outage {
+    /// What `err` says about the database, if it is an outage. diesel keeps
+    /// neither PostgreSQL's SQLSTATE nor SQLite's result code, only the kind
+    /// it knows and the message.
+    pub fn of(err: &diesel::result::Error) -> Option<Outage> {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => Some(Outage::Unavailable),
+            _ => None,
+        }
+    }
+
+    fn answer(self) -> ScimError {
+        match self {
+            Outage::Unavailable => ScimError::database_unavailable(),
+        }
+    }
+}
+
 impl From<StoreError> for ScimError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unavailable(_) => ScimError::ServiceUnavailable,
+            StoreError::Unavailable(reason) => {
+                tracing::warn!(%reason, "database unavailable");
+                ScimError::database_unavailable()
+            }
+            StoreError::Query(err) => err.into(),
             other => ScimError::internal(other),
         }
     }
@@ -61,6 +96,12 @@ impl From<StoreError> for ScimError {
 
 impl From<diesel::result::Error> for ScimError {
     fn from(err: diesel::result::Error) -> Self {
-        ScimError::internal(err)
+        match Outage::of(&err) {
+            Some(outage) => {
+                tracing::warn!(error = %err, "database outage");
+                outage.answer()
+            }
+            None => ScimError::internal(err),
+        }
     }
 }
