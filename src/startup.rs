@@ -56,10 +56,18 @@ impl Application {
         let db = match Backend::from_url(&config.database_url) {
             Backend::Sqlite => {
                 let url = config.database_url.clone();
+                let busy_timeout = config.db.statement_timeout;
                 let writer = Writer::start(Box::new(move || {
-                    store::db::open_sqlite(&url).map_err(|e| StoreError::Unavailable(e.to_string()))
+                    store::db::open_sqlite(&url, busy_timeout)
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))
                 }))?;
-                Db::sqlite(pool, server_metrics.clone(), &config.database_url, writer)
+                Db::sqlite(
+                    pool,
+                    server_metrics.clone(),
+                    &config.database_url,
+                    writer,
+                    busy_timeout,
+                )
             }
             Backend::Postgres => Db::new(
                 pool,

@@ -389,3 +389,57 @@ async fn a_busy_pool_answers_503_quickly_and_readyz_still_answers() {
     holder.batch_execute("COMMIT").unwrap();
     assert_eq!(stuck.await.unwrap().unwrap().status(), 201);
 }
+
+/// A write stuck behind another connection's lock is answered `503` once
+/// `--statement-timeout-ms` has passed (PostgreSQL: `statement_timeout`;
+/// SQLite: `busy_timeout` waiting for the write lock), not left hanging or
+/// answered 500; once the lock goes, writes work again.
+async fn a_write_behind_a_lock_times_out(backend: Backend) {
+    let Some(database) = Database::new(backend) else {
+        return;
+    };
+    let (_root, dirs) = server_dirs(1);
+    let server = Server::start(
+        &dirs[0],
+        &database.url,
+        &["--workers", "2", "--statement-timeout-ms", "500"],
+        &[],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let create = |user_name: &str| {
+        client
+            .post(format!("{}/Users", server.scim()))
+            .bearer_auth(&database.token)
+            .header("content-type", "application/scim+json")
+            .body(user_body(user_name).to_string())
+    };
+    assert_eq!(timed(create("before@example.com")).await.0, 201);
+
+    let mut holder = database.pool.get().unwrap();
+    holder
+        .batch_execute(match backend {
+            Backend::Postgres => "BEGIN; LOCK TABLE members IN ACCESS EXCLUSIVE MODE;",
+            Backend::Sqlite => "BEGIN IMMEDIATE;",
+        })
+        .unwrap();
+    let answer = timed(create("locked@example.com")).await;
+    eprintln!("{backend:?} locked: POST {} after {:?}", answer.0, answer.3);
+    assert_unavailable(&answer, "statement timeout", Duration::from_millis(2000));
+    assert!(answer.3 >= Duration::from_millis(400), "{:?}", answer.3);
+
+    holder.batch_execute("COMMIT").unwrap();
+    assert_eq!(timed(create("locked@example.com")).await.0, 201);
+    let output = server.stop();
+    assert!(output.status.success(), "{}", output.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_write_behind_a_lock_times_out() {
+    a_write_behind_a_lock_times_out(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_write_behind_a_lock_times_out() {
+    a_write_behind_a_lock_times_out(Backend::Postgres).await;
+}

@@ -46,6 +46,16 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     db_wait_ms: u64,
+    /// Milliseconds one database statement may run (PostgreSQL
+    /// statement_timeout) or wait for another connection's lock (SQLite
+    /// busy_timeout) before the request is answered 503 with Retry-After.
+    #[arg(
+        long,
+        env = "SCIMD_STATEMENT_TIMEOUT_MS",
+        default_value_t = 5000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    statement_timeout_ms: u64,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "SCIMD_WORKERS")]
     workers: Option<usize>,
@@ -215,6 +225,7 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         db: DbSettings {
             pool_size: args.pool_size,
             wait: Duration::from_millis(args.db_wait_ms),
+            statement_timeout: Duration::from_millis(args.statement_timeout_ms),
             ..db_settings()
         },
         workers: args.workers.unwrap_or_else(|| {

@@ -34,6 +34,8 @@ pub struct Db {
     metrics: Arc<ServerMetrics>,
     /// SQLite: the database's URL, which keys each thread's read connection.
     sqlite_url: Option<Arc<str>>,
+    /// SQLite: how long a read connection waits for a lock.
+    busy_timeout: Duration,
     /// SQLite: the one writer every write goes through.
     writer: Option<Writer>,
     /// PostgreSQL: `/readyz`'s own connection.
@@ -62,6 +64,7 @@ impl Db {
             pool,
             metrics,
             sqlite_url: None,
+            busy_timeout: Duration::ZERO,
             writer: None,
             probe: Some(probe),
         }
@@ -69,11 +72,18 @@ impl Db {
 
     /// A SQLite database: reads on each worker's own connection, writes
     /// through `writer`.
-    pub fn sqlite(pool: DbPool, metrics: Arc<ServerMetrics>, url: &str, writer: Writer) -> Self {
+    pub fn sqlite(
+        pool: DbPool,
+        metrics: Arc<ServerMetrics>,
+        url: &str,
+        writer: Writer,
+        busy_timeout: Duration,
+    ) -> Self {
         Db {
             pool,
             metrics,
             sqlite_url: Some(Arc::from(url)),
+            busy_timeout,
             writer: Some(writer),
             probe: None,
         }
@@ -124,10 +134,12 @@ impl Db {
                 let reader = match readers.entry(url.clone()) {
                     Entry::Occupied(open) => open.into_mut(),
                     Entry::Vacant(slot) => slot.insert(Reader {
-                        conn: DbConnection::Sqlite(open_sqlite(url).map_err(|e| {
-                            tracing::warn!(error = %e, "cannot open a read connection");
-                            ScimError::database_unavailable()
-                        })?),
+                        conn: DbConnection::Sqlite(open_sqlite(url, self.busy_timeout).map_err(
+                            |e| {
+                                tracing::warn!(error = %e, "cannot open a read connection");
+                                ScimError::database_unavailable()
+                            },
+                        )?),
                         positions: PositionCache::default(),
                     }),
                 };

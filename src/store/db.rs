@@ -129,7 +129,15 @@ impl r2d2::HandleError<ConnectionError> for WarnOnError {
 pub struct ConnectionManager {
     url: String,
     backend: Backend,
+    /// The bound on one statement (PostgreSQL) or on waiting for SQLite's
+    /// write lock; `None` for the migrating connection, which may wait for
+    /// another process's migrations and runs migrations of any length.
+    statement_timeout: Option<Duration>,
 }
+
+/// How long a migrating SQLite connection waits for another process's
+/// migrations (they hold the file's write lock).
+const SQLITE_MIGRATION_WAIT: Duration = Duration::from_secs(60);
 
 impl ManageConnection for ConnectionManager {
     type Connection = DbConnection;
@@ -146,9 +154,18 @@ impl ManageConnection for ConnectionManager {
                 // execution with its values costs microseconds and never does.
                 conn.batch_execute("SET plan_cache_mode = force_custom_plan")
                     .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                if let Some(timeout) = self.statement_timeout {
+                    diesel::sql_query("SELECT set_config('statement_timeout', $1, false)")
+                        .bind::<diesel::sql_types::Text, _>(format!("{}ms", timeout.as_millis()))
+                        .execute(&mut conn)
+                        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                }
                 Ok(DbConnection::Postgres(conn))
             }
-            Backend::Sqlite => Ok(DbConnection::Sqlite(open_sqlite(&self.url)?)),
+            Backend::Sqlite => Ok(DbConnection::Sqlite(open_sqlite(
+                &self.url,
+                self.statement_timeout.unwrap_or(SQLITE_MIGRATION_WAIT),
+            )?)),
         }
     }
 
@@ -164,6 +181,8 @@ impl ManageConnection for ConnectionManager {
 
 /// A SQLite connection with the settings SQLite keeps per connection, not
 /// in the file:
+/// - `busy_timeout`: how long a statement waits for another connection's
+///   lock (another process's write) before failing as busy;
 /// - `synchronous = FULL`: with WAL, a commit is synced to disk before it
 ///   returns, so an acknowledged write survives power loss, not only a
 ///   crash of the process (group commit pays one sync per batch);
@@ -175,10 +194,16 @@ impl ManageConnection for ConnectionManager {
 ///   a file written page by page;
 /// - a WAL file cut back to 64 MiB whenever it starts over, so a burst of
 ///   writes does not leave it large for good.
-pub fn open_sqlite(url: &str) -> Result<SqliteConnection, ConnectionError> {
+pub fn open_sqlite(url: &str, busy_timeout: Duration) -> Result<SqliteConnection, ConnectionError> {
     let mut conn = SqliteConnection::establish(sqlite_path(url))?;
+    // A PRAGMA takes no bound parameter; this is a number from our settings.
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {};",
+        busy_timeout.as_millis()
+    ))
+    .map_err(ConnectionError::CouldntSetupConfiguration)?;
     conn.batch_execute(
-        "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+        "PRAGMA foreign_keys = ON; \
          PRAGMA synchronous = FULL; PRAGMA case_sensitive_like = ON; \
          PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; \
          PRAGMA journal_size_limit = 67108864;",
@@ -213,6 +238,9 @@ pub struct DbSettings {
     /// How long a request waits for a pooled connection before it is
     /// answered 503: short, so a database that is down fails fast.
     pub wait: Duration,
+    /// The bound on one statement (PostgreSQL `statement_timeout`) and on
+    /// waiting for another connection's lock (SQLite `busy_timeout`).
+    pub statement_timeout: Duration,
     /// Start even when the database was migrated by a newer scimd (its
     /// schema has migrations this binary does not know), with a warning.
     pub allow_newer_schema: bool,
@@ -223,6 +251,7 @@ impl Default for DbSettings {
         DbSettings {
             pool_size: 8,
             wait: Duration::from_millis(1000),
+            statement_timeout: Duration::from_millis(5000),
             allow_newer_schema: false,
         }
     }
@@ -246,14 +275,16 @@ pub fn connect(url: &str, pool_size: u32) -> Result<DbPool, StoreError> {
 /// for another process's migrations is not bounded by it either.
 pub fn connect_with(url: &str, settings: &DbSettings) -> Result<DbPool, StoreError> {
     let backend = check_url(url).map_err(StoreError::Unavailable)?;
-    let manager = ConnectionManager {
-        url: with_connect_timeout(url, backend),
+    let url = with_connect_timeout(url, backend);
+    let migrating = ConnectionManager {
+        url: url.clone(),
         backend,
+        statement_timeout: None,
     };
-    let mut first = manager.connect().map_err(|e| {
+    let mut first = migrating.connect().map_err(|e| {
         StoreError::Unavailable(format!(
             "cannot connect to {}: {}",
-            describe(url),
+            describe(&url),
             one_line(&e.to_string())
         ))
     })?;
@@ -264,7 +295,11 @@ pub fn connect_with(url: &str, settings: &DbSettings) -> Result<DbPool, StoreErr
         .error_handler(Box::new(WarnOnError))
         // Fills itself in the background: the first connection proved the
         // address, and a request waits `wait` at most for one.
-        .build_unchecked(manager);
+        .build_unchecked(ConnectionManager {
+            url,
+            backend,
+            statement_timeout: Some(settings.statement_timeout),
+        });
     Ok(pool)
 }
 
@@ -281,6 +316,7 @@ pub fn probe(url: &str, within: Duration) -> Result<DbPool, StoreError> {
         .build(ConnectionManager {
             url: with_connect_timeout(url, backend),
             backend,
+            statement_timeout: Some(within),
         })
         .map_err(|e| StoreError::Unavailable(one_line(&e.to_string())))
 }

@@ -36,9 +36,25 @@ pub enum StoreError {
     NewerSchema { database: String, binary: String },
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
+    /// What a failed statement said of the database, kept when one failure
+    /// answers many requests (the group-commit writer's batch).
+    #[error("database outage: {0:?}")]
+    Outage(Outage),
 }
 
 impl StoreError {
+    /// The same failure, for another request of the same batch.
+    pub fn duplicate(&self) -> StoreError {
+        match self {
+            StoreError::Query(err) => match Outage::of(err) {
+                Some(outage) => StoreError::Outage(outage),
+                None => StoreError::Unavailable(err.to_string()),
+            },
+            StoreError::Outage(outage) => StoreError::Outage(*outage),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+
     pub fn is_unique_violation(&self) -> bool {
         matches!(
             self,
@@ -57,6 +73,9 @@ impl StoreError {
 pub enum Outage {
     /// The connection was lost or could not be made.
     Unavailable,
+    /// A statement ran past `statement_timeout` (PostgreSQL), or waited
+    /// past `busy_timeout` for another connection's lock (SQLite).
+    Timeout,
 }
 
 impl Outage {
@@ -70,6 +89,14 @@ impl Outage {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
             ) => Some(Outage::Unavailable),
+            Error::DatabaseError(_, info) => {
+                let message = info.message();
+                if message.contains("statement timeout") || message == "database is locked" {
+                    Some(Outage::Timeout)
+                } else {
+                    None
+                }
+            }
             _ => None,
         }
     }
@@ -77,6 +104,9 @@ impl Outage {
     fn answer(self) -> ScimError {
         match self {
             Outage::Unavailable => ScimError::database_unavailable(),
+            Outage::Timeout => ScimError::ServiceUnavailable(
+                "the database did not answer in time (statement timeout); retry later".into(),
+            ),
         }
     }
 }
@@ -89,6 +119,7 @@ impl From<StoreError> for ScimError {
                 ScimError::database_unavailable()
             }
             StoreError::Query(err) => err.into(),
+            StoreError::Outage(outage) => outage.answer(),
             other => ScimError::internal(other),
         }
     }

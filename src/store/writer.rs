@@ -180,7 +180,7 @@ fn run(conn: SqliteConnection, connect: &Connect, mut jobs: mpsc::Receiver<Box<d
 
 fn refuse_all(batch: Vec<Box<dyn Queued>>, error: &StoreError) {
     for job in batch {
-        job.refuse(StoreError::Unavailable(error.to_string()));
+        job.refuse(error.duplicate());
     }
 }
 
@@ -251,7 +251,7 @@ fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Queued>>) -> bool {
     for deliver in deliveries {
         deliver.deliver(match &committed {
             Ok(()) => Ok(()),
-            Err(error) => Err(StoreError::Unavailable(error.to_string())),
+            Err(error) => Err(error.duplicate()),
         });
     }
     healthy
