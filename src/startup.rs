@@ -56,9 +56,9 @@ impl Application {
         let db = match Backend::from_url(&config.database_url) {
             Backend::Sqlite => {
                 let url = config.database_url.clone();
-                let busy_timeout = config.db.statement_timeout;
+                let limits = (config.db.statement_timeout, config.db.sqlite_max_size_mb);
                 let writer = Writer::start(Box::new(move || {
-                    store::db::open_sqlite(&url, busy_timeout)
+                    store::db::open_sqlite(&url, limits.0, limits.1)
                         .map_err(|e| StoreError::Unavailable(e.to_string()))
                 }))?;
                 Db::sqlite(
@@ -66,7 +66,7 @@ impl Application {
                     server_metrics.clone(),
                     &config.database_url,
                     writer,
-                    busy_timeout,
+                    limits,
                 )
             }
             Backend::Postgres => Db::new(

@@ -443,3 +443,115 @@ async fn a_sqlite_write_behind_a_lock_times_out() {
 async fn a_postgres_write_behind_a_lock_times_out() {
     a_write_behind_a_lock_times_out(Backend::Postgres).await;
 }
+
+/// A full disk (here SQLite's file capped with `--sqlite-max-size-mb`, which
+/// fails a write exactly as a full disk does): creates answer `507` saying
+/// so, reads keep answering, and the failures are logged once per interval
+/// with a count, as warnings without a backtrace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_answers_writes_507_and_reads_keep_working() {
+    let database = Database::new(Backend::Sqlite).unwrap();
+    let (_root, dirs) = server_dirs(1);
+    let server = Server::start(
+        &dirs[0],
+        &database.url,
+        &[
+            "--workers",
+            "2",
+            "--sqlite-max-size-mb",
+            "1",
+            "--log-format",
+            "json",
+        ],
+        &[],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let scim = server.scim();
+    let create = |n: usize| {
+        let mut body = user_body(&format!("user{n}@example.com"));
+        // Bulk, so the cap is reached in a few hundred creates.
+        body["title"] = Value::String("x".repeat(2000));
+        client
+            .post(format!("{scim}/Users"))
+            .bearer_auth(&database.token)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+    };
+    let mut created = Vec::new();
+    let full = loop {
+        assert!(created.len() < 2000, "the cap never reached");
+        let (status, body, _, _) = timed(create(created.len())).await;
+        if status != 201 {
+            break (status, body);
+        }
+        created.push(body["id"].as_str().unwrap().to_owned());
+    };
+    eprintln!("disk full after {} creates: {}", created.len(), full.1);
+    assert_scim_error(full.0, &full.1, 507, None);
+    assert!(
+        full.1["detail"].as_str().unwrap().contains("disk is full"),
+        "{}",
+        full.1
+    );
+    for n in 0..30 {
+        let (status, body, _, _) = timed(create(10_000 + n)).await;
+        assert_scim_error(status, &body, 507, None);
+    }
+
+    let (status, body) = common::json(
+        client
+            .get(format!("{scim}/Users?count=5"))
+            .bearer_auth(&database.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["totalResults"], created.len());
+    let (status, _) = common::json(
+        client
+            .get(format!("{scim}/Users/{}", created[0]))
+            .bearer_auth(&database.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        client
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Past the interval, the next failure's line counts those left out.
+    tokio::time::sleep(scimd::repeats::INTERVAL + Duration::from_millis(200)).await;
+    assert_eq!(timed(create(20_000)).await.0, 507);
+
+    let output = server.stop();
+    let lines: Vec<Value> = output
+        .stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let failed: Vec<&Value> = lines
+        .iter()
+        .filter(|line| {
+            line["fields"]["message"] == "request failed" && line["fields"]["status"] == 507
+        })
+        .collect();
+    assert_eq!(failed.len(), 2, "32 failures, two lines: {failed:?}");
+    assert_eq!(failed[0]["fields"]["repeated"], 0);
+    assert_eq!(failed[1]["fields"]["repeated"], 30, "{:?}", failed[1]);
+    assert!(
+        !output.stderr.contains("internal error"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output.stderr.contains("backtrace"), "{}", output.stderr);
+}

@@ -56,6 +56,10 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     statement_timeout_ms: u64,
+    /// SQLite: cap the database file at this many MiB (0: no cap); writes
+    /// past it answer 507 as on a full disk, reads keep working.
+    #[arg(long, env = "SCIMD_SQLITE_MAX_SIZE_MB", default_value_t = 0)]
+    sqlite_max_size_mb: u64,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "SCIMD_WORKERS")]
     workers: Option<usize>,
@@ -226,6 +230,7 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             pool_size: args.pool_size,
             wait: Duration::from_millis(args.db_wait_ms),
             statement_timeout: Duration::from_millis(args.statement_timeout_ms),
+            sqlite_max_size_mb: args.sqlite_max_size_mb,
             ..db_settings()
         },
         workers: args.workers.unwrap_or_else(|| {

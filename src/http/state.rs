@@ -11,6 +11,7 @@ use diesel::connection::SimpleConnection;
 use crate::http::auth::{AuthTenant, Authenticator};
 use crate::http::metrics::ServerMetrics;
 use crate::http::rate_limit::RateLimiter;
+use crate::repeats;
 use crate::scim::ScimError;
 use crate::scim::activity::{Actor, Client};
 use crate::scim::policy::Policy;
@@ -36,6 +37,8 @@ pub struct Db {
     sqlite_url: Option<Arc<str>>,
     /// SQLite: how long a read connection waits for a lock.
     busy_timeout: Duration,
+    /// SQLite: the cap on the file's size in MiB (0: none).
+    max_size_mb: u64,
     /// SQLite: the one writer every write goes through.
     writer: Option<Writer>,
     /// PostgreSQL: `/readyz`'s own connection.
@@ -65,6 +68,7 @@ impl Db {
             metrics,
             sqlite_url: None,
             busy_timeout: Duration::ZERO,
+            max_size_mb: 0,
             writer: None,
             probe: Some(probe),
         }
@@ -77,13 +81,14 @@ impl Db {
         metrics: Arc<ServerMetrics>,
         url: &str,
         writer: Writer,
-        busy_timeout: Duration,
+        (busy_timeout, max_size_mb): (Duration, u64),
     ) -> Self {
         Db {
             pool,
             metrics,
             sqlite_url: Some(Arc::from(url)),
             busy_timeout,
+            max_size_mb,
             writer: Some(writer),
             probe: None,
         }
@@ -134,12 +139,12 @@ impl Db {
                 let reader = match readers.entry(url.clone()) {
                     Entry::Occupied(open) => open.into_mut(),
                     Entry::Vacant(slot) => slot.insert(Reader {
-                        conn: DbConnection::Sqlite(open_sqlite(url, self.busy_timeout).map_err(
-                            |e| {
+                        conn: DbConnection::Sqlite(
+                            open_sqlite(url, self.busy_timeout, self.max_size_mb).map_err(|e| {
                                 tracing::warn!(error = %e, "cannot open a read connection");
                                 ScimError::database_unavailable()
-                            },
-                        )?),
+                            })?,
+                        ),
                         positions: PositionCache::default(),
                     }),
                 };
@@ -183,7 +188,9 @@ impl Db {
         web::block(move || {
             let _entered = span.enter();
             let mut conn = metrics.checkout(&pool).map_err(|e| {
-                tracing::warn!(error = %e, "database pool exhausted or unreachable");
+                if let Some(repeated) = repeats::admit("database pool exhausted or unreachable") {
+                    tracing::warn!(error = %e, repeated, "database pool exhausted or unreachable");
+                }
                 ScimError::ServiceUnavailable(format!(
                     "the database is unavailable: no connection within {} ms; retry later",
                     pool.connection_timeout().as_millis()

@@ -47,6 +47,9 @@ pub enum ScimError {
     /// The database is down, busy or slow: answered with `Retry-After`.
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// The database's disk is full: writes cannot be made, reads still work.
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// Over the tenant's request rate; the value is the `Retry-After` in seconds.
     #[error("too many requests for this team: retry after {0} s")]
     TooManyRequests(u64),
@@ -86,6 +89,7 @@ impl ScimError {
             ScimError::TooManyRequests(_) | ScimError::AuthThrottled(_) => 429,
             ScimError::Internal(_) => 500,
             ScimError::ServiceUnavailable(_) => 503,
+            ScimError::InsufficientStorage(_) => 507,
         }
     }
 

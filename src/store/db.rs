@@ -122,7 +122,12 @@ struct WarnOnError;
 
 impl r2d2::HandleError<ConnectionError> for WarnOnError {
     fn handle_error(&self, error: ConnectionError) {
-        tracing::warn!(error = %one_line(&error.to_string()), "database connection failed");
+        let error = one_line(&error.to_string());
+        // The pool retries a connection many times a second while the
+        // database is down.
+        if let Some(repeated) = crate::repeats::admit(&error) {
+            tracing::warn!(%error, repeated, "database connection failed");
+        }
     }
 }
 
@@ -133,6 +138,9 @@ pub struct ConnectionManager {
     /// write lock; `None` for the migrating connection, which may wait for
     /// another process's migrations and runs migrations of any length.
     statement_timeout: Option<Duration>,
+    /// SQLite: the cap on the file's size in MiB (0: none); not for the
+    /// migrating connection.
+    sqlite_max_size_mb: u64,
 }
 
 /// How long a migrating SQLite connection waits for another process's
@@ -165,6 +173,7 @@ impl ManageConnection for ConnectionManager {
             Backend::Sqlite => Ok(DbConnection::Sqlite(open_sqlite(
                 &self.url,
                 self.statement_timeout.unwrap_or(SQLITE_MIGRATION_WAIT),
+                self.sqlite_max_size_mb,
             )?)),
         }
     }
@@ -194,7 +203,11 @@ impl ManageConnection for ConnectionManager {
 ///   a file written page by page;
 /// - a WAL file cut back to 64 MiB whenever it starts over, so a burst of
 ///   writes does not leave it large for good.
-pub fn open_sqlite(url: &str, busy_timeout: Duration) -> Result<SqliteConnection, ConnectionError> {
+pub fn open_sqlite(
+    url: &str,
+    busy_timeout: Duration,
+    max_size_mb: u64,
+) -> Result<SqliteConnection, ConnectionError> {
     let mut conn = SqliteConnection::establish(sqlite_path(url))?;
     // A PRAGMA takes no bound parameter; this is a number from our settings.
     conn.batch_execute(&format!(
@@ -202,6 +215,10 @@ pub fn open_sqlite(url: &str, busy_timeout: Duration) -> Result<SqliteConnection
         busy_timeout.as_millis()
     ))
     .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    if max_size_mb > 0 {
+        cap_sqlite_size(&mut conn, max_size_mb)
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    }
     conn.batch_execute(
         "PRAGMA foreign_keys = ON; \
          PRAGMA synchronous = FULL; PRAGMA case_sensitive_like = ON; \
@@ -210,6 +227,21 @@ pub fn open_sqlite(url: &str, busy_timeout: Duration) -> Result<SqliteConnection
     )
     .map_err(ConnectionError::CouldntSetupConfiguration)?;
     Ok(conn)
+}
+
+/// SQLite's `max_page_count` (kept per connection, not in the file): a
+/// write that would grow the file past `max_size_mb` fails as a full disk.
+fn cap_sqlite_size(conn: &mut SqliteConnection, max_size_mb: u64) -> QueryResult<()> {
+    #[derive(QueryableByName)]
+    struct PageSize {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        page_size: i64,
+    }
+    let PageSize { page_size } =
+        diesel::sql_query("SELECT page_size FROM pragma_page_size()").get_result(conn)?;
+    let pages = max_size_mb.saturating_mul(1 << 20) / u64::try_from(page_size.max(1)).unwrap_or(1);
+    // A PRAGMA takes no bound parameter; this is a number from our settings.
+    conn.batch_execute(&format!("PRAGMA max_page_count = {pages};"))
 }
 
 pub type DbPool = Pool<ConnectionManager>;
@@ -241,6 +273,9 @@ pub struct DbSettings {
     /// The bound on one statement (PostgreSQL `statement_timeout`) and on
     /// waiting for another connection's lock (SQLite `busy_timeout`).
     pub statement_timeout: Duration,
+    /// SQLite: the cap on the database file's size in MiB, past which
+    /// writes fail as on a full disk (0: none).
+    pub sqlite_max_size_mb: u64,
     /// Start even when the database was migrated by a newer scimd (its
     /// schema has migrations this binary does not know), with a warning.
     pub allow_newer_schema: bool,
@@ -252,6 +287,7 @@ impl Default for DbSettings {
             pool_size: 8,
             wait: Duration::from_millis(1000),
             statement_timeout: Duration::from_millis(5000),
+            sqlite_max_size_mb: 0,
             allow_newer_schema: false,
         }
     }
@@ -280,6 +316,7 @@ pub fn connect_with(url: &str, settings: &DbSettings) -> Result<DbPool, StoreErr
         url: url.clone(),
         backend,
         statement_timeout: None,
+        sqlite_max_size_mb: 0,
     };
     let mut first = migrating.connect().map_err(|e| {
         StoreError::Unavailable(format!(
@@ -299,6 +336,7 @@ pub fn connect_with(url: &str, settings: &DbSettings) -> Result<DbPool, StoreErr
             url,
             backend,
             statement_timeout: Some(settings.statement_timeout),
+            sqlite_max_size_mb: settings.sqlite_max_size_mb,
         });
     Ok(pool)
 }
@@ -317,6 +355,7 @@ pub fn probe(url: &str, within: Duration) -> Result<DbPool, StoreError> {
             url: with_connect_timeout(url, backend),
             backend,
             statement_timeout: Some(within),
+            sqlite_max_size_mb: 0,
         })
         .map_err(|e| StoreError::Unavailable(one_line(&e.to_string())))
 }

@@ -17,6 +17,7 @@ pub mod writer;
 
 use thiserror::Error;
 
+use crate::repeats;
 use crate::scim::ScimError;
 
 /// The diesel backend behind `DbConnection` (SQLite or PostgreSQL at run time).
@@ -76,6 +77,9 @@ pub enum Outage {
     /// A statement ran past `statement_timeout` (PostgreSQL), or waited
     /// past `busy_timeout` for another connection's lock (SQLite).
     Timeout,
+    /// The disk is full (SQLite's `SQLITE_FULL`, also past `max_page_count`;
+    /// PostgreSQL's `53100 disk_full`).
+    DiskFull,
 }
 
 impl Outage {
@@ -93,6 +97,10 @@ impl Outage {
                 let message = info.message();
                 if message.contains("statement timeout") || message == "database is locked" {
                     Some(Outage::Timeout)
+                } else if message == "database or disk is full"
+                    || message.contains("No space left on device")
+                {
+                    Some(Outage::DiskFull)
                 } else {
                     None
                 }
@@ -107,6 +115,9 @@ impl Outage {
             Outage::Timeout => ScimError::ServiceUnavailable(
                 "the database did not answer in time (statement timeout); retry later".into(),
             ),
+            Outage::DiskFull => ScimError::InsufficientStorage(
+                "the database's disk is full: the write was not made (reads still work)".into(),
+            ),
         }
     }
 }
@@ -115,7 +126,9 @@ impl From<StoreError> for ScimError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Unavailable(reason) => {
-                tracing::warn!(%reason, "database unavailable");
+                if let Some(repeated) = repeats::admit(&reason) {
+                    tracing::warn!(%reason, repeated, "database unavailable");
+                }
                 ScimError::database_unavailable()
             }
             StoreError::Query(err) => err.into(),
@@ -129,7 +142,10 @@ impl From<diesel::result::Error> for ScimError {
     fn from(err: diesel::result::Error) -> Self {
         match Outage::of(&err) {
             Some(outage) => {
-                tracing::warn!(error = %err, "database outage");
+                let error = err.to_string();
+                if let Some(repeated) = repeats::admit(&error) {
+                    tracing::warn!(%error, ?outage, repeated, "database outage");
+                }
                 outage.answer()
             }
             None => ScimError::internal(err),

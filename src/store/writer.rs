@@ -194,6 +194,21 @@ fn depth(conn: &mut DbConnection) -> Option<u32> {
     }
 }
 
+/// Whether the batch's transaction is still open. SQLite rolls a whole
+/// transaction back by itself on some errors (`SQLITE_FULL` in a statement
+/// without a statement journal, I/O errors), behind diesel's back. `BEGIN`
+/// fails inside a transaction; if it succeeds there was none.
+fn still_open(conn: &mut DbConnection) -> bool {
+    let DbConnection::Sqlite(c) = conn else {
+        return false;
+    };
+    if c.batch_execute("BEGIN").is_err() {
+        return true;
+    }
+    let _ = c.batch_execute("ROLLBACK");
+    false
+}
+
 /// Runs one batch; `false` when the connection is left in a state that is
 /// not worth trusting (the caller reopens it).
 fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Queued>>) -> bool {
@@ -216,12 +231,19 @@ fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Queued>>) -> bool {
         match catch_unwind(AssertUnwindSafe(|| job.run(conn))) {
             // Work that failed rolled back its own savepoint; work that left
             // one open is a bug that would swallow the next request's.
-            Ok(deliver) if depth(conn) == Some(1) => deliveries.push(deliver),
+            Ok(deliver) if depth(conn) == Some(1) && still_open(conn) => deliveries.push(deliver),
             outcome => {
-                tracing::error!(
-                    panicked = outcome.is_err(),
-                    "writer: a request's work broke the batch; it is rolled back"
-                );
+                if outcome.is_ok() && depth(conn) == Some(1) {
+                    tracing::warn!(
+                        "writer: SQLite rolled the batch back itself (a full disk or an I/O \
+                         error); its writes are refused"
+                    );
+                } else {
+                    tracing::error!(
+                        panicked = outcome.is_err(),
+                        "writer: a request's work broke the batch; it is rolled back"
+                    );
+                }
                 let error = StoreError::Unavailable(
                     "the write was rolled back with its batch; retry".into(),
                 );
