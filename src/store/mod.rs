@@ -152,3 +152,69 @@ impl From<diesel::result::Error> for ScimError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::Outage;
+    use crate::scim::ScimError;
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn outages_are_told_from_bugs_by_kind_and_message() {
+        let unknown = DatabaseErrorKind::Unknown;
+        for (error, outage) in [
+            (
+                database_error(
+                    DatabaseErrorKind::ClosedConnection,
+                    "server closed the connection",
+                ),
+                Some(Outage::Unavailable),
+            ),
+            (
+                database_error(unknown, "canceling statement due to statement timeout"),
+                Some(Outage::Timeout),
+            ),
+            (
+                database_error(unknown, "database is locked"),
+                Some(Outage::Timeout),
+            ),
+            (
+                database_error(unknown, "database or disk is full"),
+                Some(Outage::DiskFull),
+            ),
+            (
+                database_error(
+                    unknown,
+                    "could not extend file \"base/16384/16397\": No space left on device",
+                ),
+                Some(Outage::DiskFull),
+            ),
+            (
+                database_error(unknown, "syntax error at or near \"x\""),
+                None,
+            ),
+            (
+                database_error(DatabaseErrorKind::UniqueViolation, "duplicate key value"),
+                None,
+            ),
+            (Error::NotFound, None),
+        ] {
+            assert_eq!(Outage::of(&error), outage, "{error}");
+        }
+    }
+
+    #[test]
+    fn outages_answer_503_or_507_and_bugs_500() {
+        let status = |message: &str| {
+            ScimError::from(database_error(DatabaseErrorKind::Unknown, message)).status()
+        };
+        assert_eq!(status("canceling statement due to statement timeout"), 503);
+        assert_eq!(status("database or disk is full"), 507);
+        assert_eq!(status("relation \"x\" does not exist"), 500);
+    }
+}
