@@ -56,7 +56,10 @@ impl Application {
         let db = match Backend::from_url(&config.database_url) {
             Backend::Sqlite => {
                 let url = config.database_url.clone();
-                let limits = (config.db.statement_timeout, config.db.sqlite_max_size_mb);
+                let limits = (
+                    config.db.sqlite_busy_timeout(),
+                    config.db.sqlite_max_size_mb,
+                );
                 let writer = Writer::start(Box::new(move || {
                     store::db::open_sqlite(&url, limits.0, limits.1)
                         .map_err(|e| StoreError::Unavailable(e.to_string()))

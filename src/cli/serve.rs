@@ -229,7 +229,7 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         db: DbSettings {
             pool_size: args.pool_size,
             wait: Duration::from_millis(args.db_wait_ms),
-            statement_timeout: Duration::from_millis(args.statement_timeout_ms),
+            statement_timeout: Some(Duration::from_millis(args.statement_timeout_ms)),
             sqlite_max_size_mb: args.sqlite_max_size_mb,
             ..db_settings()
         },

@@ -143,9 +143,9 @@ pub struct ConnectionManager {
     sqlite_max_size_mb: u64,
 }
 
-/// How long a migrating SQLite connection waits for another process's
-/// migrations (they hold the file's write lock).
-const SQLITE_MIGRATION_WAIT: Duration = Duration::from_secs(60);
+/// How long a SQLite connection without a statement bound (migrating, or
+/// a one-shot command's) waits for another connection's write lock.
+const SQLITE_UNBOUNDED_WAIT: Duration = Duration::from_secs(60);
 
 impl ManageConnection for ConnectionManager {
     type Connection = DbConnection;
@@ -172,7 +172,7 @@ impl ManageConnection for ConnectionManager {
             }
             Backend::Sqlite => Ok(DbConnection::Sqlite(open_sqlite(
                 &self.url,
-                self.statement_timeout.unwrap_or(SQLITE_MIGRATION_WAIT),
+                self.statement_timeout.unwrap_or(SQLITE_UNBOUNDED_WAIT),
                 self.sqlite_max_size_mb,
             )?)),
         }
@@ -272,7 +272,9 @@ pub struct DbSettings {
     pub wait: Duration,
     /// The bound on one statement (PostgreSQL `statement_timeout`) and on
     /// waiting for another connection's lock (SQLite `busy_timeout`).
-    pub statement_timeout: Duration,
+    /// `None`: a one-shot command, which may take as long as its work does
+    /// (PostgreSQL: no bound; SQLite: a minute's wait for the lock).
+    pub statement_timeout: Option<Duration>,
     /// SQLite: the cap on the database file's size in MiB, past which
     /// writes fail as on a full disk (0: none).
     pub sqlite_max_size_mb: u64,
@@ -281,12 +283,19 @@ pub struct DbSettings {
     pub allow_newer_schema: bool,
 }
 
+impl DbSettings {
+    /// SQLite's `busy_timeout` under these settings.
+    pub fn sqlite_busy_timeout(&self) -> Duration {
+        self.statement_timeout.unwrap_or(SQLITE_UNBOUNDED_WAIT)
+    }
+}
+
 impl Default for DbSettings {
     fn default() -> Self {
         DbSettings {
             pool_size: 8,
             wait: Duration::from_millis(1000),
-            statement_timeout: Duration::from_millis(5000),
+            statement_timeout: Some(Duration::from_millis(5000)),
             sqlite_max_size_mb: 0,
             allow_newer_schema: false,
         }
@@ -335,7 +344,7 @@ pub fn connect_with(url: &str, settings: &DbSettings) -> Result<DbPool, StoreErr
         .build_unchecked(ConnectionManager {
             url,
             backend,
-            statement_timeout: Some(settings.statement_timeout),
+            statement_timeout: settings.statement_timeout,
             sqlite_max_size_mb: settings.sqlite_max_size_mb,
         });
     Ok(pool)
