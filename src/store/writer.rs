@@ -247,6 +247,10 @@ fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Queued>>) -> bool {
                 let error = StoreError::Unavailable(
                     "the write was rolled back with its batch; retry".into(),
                 );
+                // This request's write went with the batch too.
+                if let Ok(deliver) = outcome {
+                    deliveries.push(deliver);
+                }
                 for deliver in deliveries {
                     deliver.deliver(Err(StoreError::Unavailable(error.to_string())));
                 }
@@ -277,4 +281,77 @@ fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Queued>>) -> bool {
         });
     }
     healthy
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use diesel::connection::SimpleConnection;
+
+    use super::Writer;
+    use crate::store::StoreError;
+    use crate::store::db::{self, DbConnection};
+
+    fn sqlite_conn(conn: &mut DbConnection) -> &mut diesel::SqliteConnection {
+        match conn {
+            DbConnection::Sqlite(c) => c,
+            DbConnection::Postgres(_) => unreachable!("a SQLite writer"),
+        }
+    }
+
+    /// SQLite may roll a whole transaction back by itself (a full disk, an
+    /// I/O error): the request whose statement did it is refused, not told
+    /// its write committed, and the next batch starts afresh.
+    #[test]
+    fn a_batch_sqlite_rolled_back_itself_is_refused_and_the_next_one_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("w.db").display().to_string();
+        db::connect(&url, 1).unwrap();
+        let writer = Writer::start(Box::new(move || {
+            db::open_sqlite(&url, Duration::from_secs(1), 0)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        }))
+        .unwrap();
+        let write = |sql: &'static str| {
+            futures::executor::block_on(
+                writer.write(move |conn| sqlite_conn(conn).batch_execute(sql)),
+            )
+        };
+        assert!(matches!(write("CREATE TABLE t (x INTEGER)"), Ok(Ok(()))));
+        // The first write holds the writer while the other two queue, so
+        // they share the next batch: one ends SQLite's transaction, and the
+        // one after it must not run outside a transaction.
+        let (started, running) = std::sync::mpsc::channel();
+        let first = writer.clone();
+        let slow = std::thread::spawn(move || {
+            futures::executor::block_on(first.write(move |conn| {
+                started.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(200));
+                sqlite_conn(conn).batch_execute("INSERT INTO t VALUES (1)")
+            }))
+        });
+        running.recv().unwrap();
+        let vanishing = writer.write(|conn| sqlite_conn(conn).batch_execute("ROLLBACK"));
+        let after =
+            writer.write(|conn| sqlite_conn(conn).batch_execute("INSERT INTO t VALUES (2)"));
+        let (vanishing, after) =
+            futures::executor::block_on(futures::future::join(vanishing, after));
+        let slow = slow.join().unwrap();
+        assert!(matches!(slow, Ok(Ok(()))), "{slow:?}");
+        for refused in [vanishing, after] {
+            assert!(
+                matches!(&refused, Err(StoreError::Unavailable(reason)) if reason.contains("rolled back")),
+                "{refused:?}"
+            );
+        }
+        let rows = futures::executor::block_on(writer.write(|conn| {
+            use diesel::prelude::*;
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT count(*) FROM t)",
+            ))
+            .get_result::<i64>(conn)
+        }));
+        assert!(matches!(rows, Ok(Ok(1))), "only the first write: {rows:?}");
+    }
 }
