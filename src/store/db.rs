@@ -320,9 +320,9 @@ pub fn connect(url: &str, pool_size: u32) -> Result<DbPool, StoreError> {
 /// for another process's migrations is not bounded by it either.
 pub fn connect_with(url: &str, settings: &DbSettings) -> Result<DbPool, StoreError> {
     let backend = check_url(url).map_err(StoreError::Unavailable)?;
-    let url = with_connect_timeout(url, backend);
+    let with_timeout = with_connect_timeout(url, backend);
     let migrating = ConnectionManager {
-        url: url.clone(),
+        url: with_timeout.clone(),
         backend,
         statement_timeout: None,
         sqlite_max_size_mb: 0,
@@ -330,7 +330,7 @@ pub fn connect_with(url: &str, settings: &DbSettings) -> Result<DbPool, StoreErr
     let mut first = migrating.connect().map_err(|e| {
         StoreError::Unavailable(format!(
             "cannot connect to {}: {}",
-            describe(&url),
+            describe(url),
             one_line(&e.to_string())
         ))
     })?;
@@ -342,7 +342,7 @@ pub fn connect_with(url: &str, settings: &DbSettings) -> Result<DbPool, StoreErr
         // Fills itself in the background: the first connection proved the
         // address, and a request waits `wait` at most for one.
         .build_unchecked(ConnectionManager {
-            url,
+            url: with_timeout,
             backend,
             statement_timeout: settings.statement_timeout,
             sqlite_max_size_mb: settings.sqlite_max_size_mb,
