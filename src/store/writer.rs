@@ -19,6 +19,7 @@ use diesel::SqliteConnection;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::repeats;
 use crate::store::StoreError;
 use crate::store::db::DbConnection;
 
@@ -122,7 +123,10 @@ impl Writer {
                     // beginning once all of it has been copied.
                     if let Err(error) = checkpoints.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")
                     {
-                        tracing::warn!(%error, "checkpoint failed");
+                        let error = error.to_string();
+                        if let Some(repeated) = repeats::admit(&format!("checkpoint: {error}")) {
+                            tracing::warn!(%error, repeated, "checkpoint failed");
+                        }
                     }
                 }
             })
@@ -163,7 +167,9 @@ fn run(conn: SqliteConnection, connect: &Connect, mut jobs: mpsc::Receiver<Box<d
             conn = match connect() {
                 Ok(c) => Some(DbConnection::Sqlite(c)),
                 Err(error) => {
-                    tracing::warn!(%error, "writer: cannot reopen the database");
+                    if let Some(repeated) = repeats::admit("writer: cannot reopen") {
+                        tracing::warn!(%error, repeated, "writer: cannot reopen the database");
+                    }
                     refuse_all(batch, &error);
                     continue;
                 }
@@ -221,7 +227,9 @@ fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Queued>>) -> bool {
     };
     if let Err(error) = AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE") {
         let error = StoreError::from(error);
-        tracing::warn!(%error, "writer: could not begin a batch");
+        if let Some(repeated) = repeats::admit(&format!("writer: begin: {error}")) {
+            tracing::warn!(%error, repeated, "writer: could not begin a batch");
+        }
         refuse_all(batch, &error);
         return false;
     }
@@ -234,10 +242,13 @@ fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Queued>>) -> bool {
             Ok(deliver) if depth(conn) == Some(1) && still_open(conn) => deliveries.push(deliver),
             outcome => {
                 if outcome.is_ok() && depth(conn) == Some(1) {
-                    tracing::warn!(
-                        "writer: SQLite rolled the batch back itself (a full disk or an I/O \
-                         error); its writes are refused"
-                    );
+                    if let Some(repeated) = repeats::admit("writer: batch rolled back by SQLite") {
+                        tracing::warn!(
+                            repeated,
+                            "writer: SQLite rolled the batch back itself (a full disk or an I/O \
+                             error); its writes are refused"
+                        );
+                    }
                 } else {
                     tracing::error!(
                         panicked = outcome.is_err(),
@@ -269,7 +280,9 @@ fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Queued>>) -> bool {
     let healthy = match &committed {
         Ok(()) => true,
         Err(error) => {
-            tracing::warn!(%error, writes = deliveries.len(), "writer: a batch did not commit");
+            if let Some(repeated) = repeats::admit(&format!("writer: commit: {error}")) {
+                tracing::warn!(%error, writes = deliveries.len(), repeated, "writer: a batch did not commit");
+            }
             let _ = c.batch_execute("ROLLBACK");
             false
         }
