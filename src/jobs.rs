@@ -146,7 +146,11 @@ fn run(
                     deliver_due(&mut conn, mailer, settings, telemetry);
                 }
             }
-            Err(error) => tracing::warn!(%error, "jobs: no database connection"),
+            Err(error) => {
+                if let Some(repeated) = crate::repeats::admit("jobs: no database connection") {
+                    tracing::warn!(%error, repeated, "jobs: no database connection");
+                }
+            }
         }
         let deadline = Instant::now() + settings.poll;
         while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod config;
 pub mod http;
 pub mod jobs;
+pub mod repeats;
 pub mod scim;
 pub mod service;
 pub mod startup;

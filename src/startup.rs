@@ -11,7 +11,7 @@ use crate::config::REQUEST_BODY_MAX_BYTES;
 use crate::http::auth::{AuthSettings, Authenticator};
 use crate::http::limits::{self, ConnectionLimits};
 use crate::http::rate_limit::RateLimiter;
-use crate::http::state::{AppState, Db};
+use crate::http::state::{AppState, Db, READY_WITHIN};
 use crate::http::tls::{self, Certificates, TlsFiles};
 use crate::http::{self, error, metrics, request_log};
 use crate::jobs::{self, JobSettings, Jobs};
@@ -56,12 +56,27 @@ impl Application {
         let db = match Backend::from_url(&config.database_url) {
             Backend::Sqlite => {
                 let url = config.database_url.clone();
+                let limits = (
+                    config.db.sqlite_busy_timeout(),
+                    config.db.sqlite_max_size_mb,
+                );
                 let writer = Writer::start(Box::new(move || {
-                    store::db::open_sqlite(&url).map_err(|e| StoreError::Unavailable(e.to_string()))
+                    store::db::open_sqlite(&url, limits.0, limits.1)
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))
                 }))?;
-                Db::sqlite(pool, server_metrics.clone(), &config.database_url, writer)
+                Db::sqlite(
+                    pool,
+                    server_metrics.clone(),
+                    &config.database_url,
+                    writer,
+                    limits,
+                )
             }
-            Backend::Postgres => Db::new(pool, server_metrics.clone()),
+            Backend::Postgres => Db::new(
+                pool,
+                store::db::probe(&config.database_url, READY_WITHIN / 2)?,
+                server_metrics.clone(),
+            ),
         };
         let state = web::Data::new(AppState {
             auth: Authenticator::new(db.clone(), config.auth.clone()),

@@ -146,8 +146,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
 /// A small pool for a one-shot command (migrated first, as `serve` does).
 /// What an upgrade renamed or changed is said here, once.
 fn open(database_url: &str) -> anyhow::Result<DbPool> {
+    // A one-shot command may run as long as its work does (deleting a
+    // large team); only the server bounds its statements.
     let settings = DbSettings {
         pool_size: 2,
+        statement_timeout: None,
         ..db_settings()
     };
     let pool = db::connect_with(database_url, &settings).map_err(database_error)?;

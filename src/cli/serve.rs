@@ -37,6 +37,29 @@ pub struct ServeArgs {
     /// Database connections in the pool (also bounds concurrent DB work).
     #[arg(long, env = "SCIMD_DB_POOL_SIZE", default_value_t = 8)]
     pool_size: u32,
+    /// Milliseconds a request waits for a database connection before it is
+    /// answered 503 with Retry-After.
+    #[arg(
+        long,
+        env = "SCIMD_DB_WAIT_MS",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    db_wait_ms: u64,
+    /// Milliseconds one database statement may run (PostgreSQL
+    /// statement_timeout) or wait for another connection's lock (SQLite
+    /// busy_timeout) before the request is answered 503 with Retry-After.
+    #[arg(
+        long,
+        env = "SCIMD_STATEMENT_TIMEOUT_MS",
+        default_value_t = 5000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    statement_timeout_ms: u64,
+    /// SQLite: cap the database file at this many MiB (0: no cap); writes
+    /// past it answer 507 as on a full disk, reads keep working.
+    #[arg(long, env = "SCIMD_SQLITE_MAX_SIZE_MB", default_value_t = 0)]
+    sqlite_max_size_mb: u64,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "SCIMD_WORKERS")]
     workers: Option<usize>,
@@ -205,6 +228,9 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         database_url: database_url.to_owned(),
         db: DbSettings {
             pool_size: args.pool_size,
+            wait: Duration::from_millis(args.db_wait_ms),
+            statement_timeout: Some(Duration::from_millis(args.statement_timeout_ms)),
+            sqlite_max_size_mb: args.sqlite_max_size_mb,
             ..db_settings()
         },
         workers: args.workers.unwrap_or_else(|| {

@@ -313,7 +313,7 @@ impl From<Refusal> for ScimError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
             Refusal::NotValid => unauthorized("the token is not valid"),
-            Refusal::Unavailable => ScimError::ServiceUnavailable,
+            Refusal::Unavailable => ScimError::database_unavailable(),
         }
     }
 }

@@ -25,7 +25,7 @@ impl ResponseError for ScimError {
                     HeaderValue::from_static("Bearer realm=\"scimd\""),
                 ));
             }
-            ScimError::ServiceUnavailable => {
+            ScimError::ServiceUnavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
             ScimError::TooManyRequests(seconds) | ScimError::AuthThrottled(seconds) => {

@@ -14,6 +14,7 @@ use actix_web::{Error, HttpMessage, HttpRequest};
 use prometheus::IntGauge;
 use tracing::Instrument;
 
+use crate::repeats;
 use crate::scim::ScimError;
 use crate::scim::activity::Client;
 use crate::scim::ids::TenantId;
@@ -148,18 +149,25 @@ fn log_outcome<B>(response: &ServiceResponse<B>, id: &RequestId, started: Instan
             }
             _ => error.to_string(),
         };
-        if status >= 500 {
-            tracing::error!(
-                request_id = %id.as_str(),
-                %team, %method, %route, %resource, status, %scim_type, %detail,
-                "request failed"
-            );
+        // A database that is down or full fails every request alike: one
+        // line per kind and interval, with the count of those left out.
+        let repeated = if matches!(status, 503 | 507) {
+            repeats::admit(&format!("{status} {route} {detail}"))
         } else {
-            tracing::warn!(
+            Some(0)
+        };
+        match repeated {
+            None => {}
+            Some(repeated) if status >= 500 => tracing::error!(
+                request_id = %id.as_str(),
+                %team, %method, %route, %resource, status, %scim_type, %detail, repeated,
+                "request failed"
+            ),
+            Some(_) => tracing::warn!(
                 request_id = %id.as_str(),
                 %team, %method, %route, %resource, status, %scim_type, %detail,
                 "request refused"
-            );
+            ),
         }
     }
     if access {

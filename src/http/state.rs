@@ -2,13 +2,16 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
+use diesel::connection::SimpleConnection;
 
 use crate::http::auth::{AuthTenant, Authenticator};
 use crate::http::metrics::ServerMetrics;
 use crate::http::rate_limit::RateLimiter;
+use crate::repeats;
 use crate::scim::ScimError;
 use crate::scim::activity::{Actor, Client};
 use crate::scim::policy::Policy;
@@ -32,9 +35,18 @@ pub struct Db {
     metrics: Arc<ServerMetrics>,
     /// SQLite: the database's URL, which keys each thread's read connection.
     sqlite_url: Option<Arc<str>>,
+    /// SQLite: how long a read connection waits for a lock.
+    busy_timeout: Duration,
+    /// SQLite: the cap on the file's size in MiB (0: none).
+    max_size_mb: u64,
     /// SQLite: the one writer every write goes through.
     writer: Option<Writer>,
+    /// PostgreSQL: `/readyz`'s own connection.
+    probe: Option<DbPool>,
 }
+
+/// How long `/readyz` gives the database to answer.
+pub const READY_WITHIN: Duration = Duration::from_secs(1);
 
 /// A worker's own read connection to a SQLite database, with what it
 /// remembers of the teams it has listed.
@@ -49,23 +61,60 @@ thread_local! {
 }
 
 impl Db {
-    pub fn new(pool: DbPool, metrics: Arc<ServerMetrics>) -> Self {
+    /// A PostgreSQL database: reads and writes on `pool`, `/readyz` on `probe`.
+    pub fn new(pool: DbPool, probe: DbPool, metrics: Arc<ServerMetrics>) -> Self {
         Db {
             pool,
             metrics,
             sqlite_url: None,
+            busy_timeout: Duration::ZERO,
+            max_size_mb: 0,
             writer: None,
+            probe: Some(probe),
         }
     }
 
     /// A SQLite database: reads on each worker's own connection, writes
     /// through `writer`.
-    pub fn sqlite(pool: DbPool, metrics: Arc<ServerMetrics>, url: &str, writer: Writer) -> Self {
+    pub fn sqlite(
+        pool: DbPool,
+        metrics: Arc<ServerMetrics>,
+        url: &str,
+        writer: Writer,
+        (busy_timeout, max_size_mb): (Duration, u64),
+    ) -> Self {
         Db {
             pool,
             metrics,
             sqlite_url: Some(Arc::from(url)),
+            busy_timeout,
+            max_size_mb,
             writer: Some(writer),
+            probe: None,
+        }
+    }
+
+    /// Whether the database answers within `READY_WITHIN`. On PostgreSQL
+    /// on a connection of its own, so requests holding every pooled
+    /// connection do not make the instance look down; on SQLite a read
+    /// never waits for the writer.
+    pub async fn ping(&self) -> Result<(), ScimError> {
+        let Some(probe) = self.probe.clone() else {
+            return self.read(|conn| Ok(conn.batch_execute("SELECT 1")?)).await;
+        };
+        let check = web::block(move || -> Result<(), ScimError> {
+            let mut conn = probe.get().map_err(|e| {
+                tracing::debug!(error = %e, "readiness probe: no connection");
+                ScimError::database_unavailable()
+            })?;
+            Ok(conn.batch_execute("SELECT 1")?)
+        });
+        match actix_web::rt::time::timeout(READY_WITHIN, check).await {
+            Ok(answered) => answered.map_err(ScimError::internal)?,
+            Err(_) => Err(ScimError::ServiceUnavailable(format!(
+                "the database did not answer within {} ms",
+                READY_WITHIN.as_millis()
+            ))),
         }
     }
 
@@ -90,10 +139,12 @@ impl Db {
                 let reader = match readers.entry(url.clone()) {
                     Entry::Occupied(open) => open.into_mut(),
                     Entry::Vacant(slot) => slot.insert(Reader {
-                        conn: DbConnection::Sqlite(open_sqlite(url).map_err(|e| {
-                            tracing::warn!(error = %e, "cannot open a read connection");
-                            ScimError::ServiceUnavailable
-                        })?),
+                        conn: DbConnection::Sqlite(
+                            open_sqlite(url, self.busy_timeout, self.max_size_mb).map_err(|e| {
+                                tracing::warn!(error = %e, "cannot open a read connection");
+                                ScimError::database_unavailable()
+                            })?,
+                        ),
                         positions: PositionCache::default(),
                     }),
                 };
@@ -137,8 +188,13 @@ impl Db {
         web::block(move || {
             let _entered = span.enter();
             let mut conn = metrics.checkout(&pool).map_err(|e| {
-                tracing::warn!(error = %e, "database pool exhausted or unreachable");
-                ScimError::ServiceUnavailable
+                if let Some(repeated) = repeats::admit("database pool exhausted or unreachable") {
+                    tracing::warn!(error = %e, repeated, "database pool exhausted or unreachable");
+                }
+                ScimError::ServiceUnavailable(format!(
+                    "the database is unavailable: no connection within {} ms; retry later",
+                    pool.connection_timeout().as_millis()
+                ))
             })?;
             work(&mut conn)
         })

@@ -44,8 +44,12 @@ pub enum ScimError {
     MethodNotAllowed(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("the server is busy, retry later")]
-    ServiceUnavailable,
+    /// The database is down, busy or slow: answered with `Retry-After`.
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    /// The database's disk is full: writes cannot be made, reads still work.
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// Over the tenant's request rate; the value is the `Retry-After` in seconds.
     #[error("too many requests for this team: retry after {0} s")]
     TooManyRequests(u64),
@@ -84,7 +88,8 @@ impl ScimError {
             ScimError::UnsupportedMediaType(_) => 415,
             ScimError::TooManyRequests(_) | ScimError::AuthThrottled(_) => 429,
             ScimError::Internal(_) => 500,
-            ScimError::ServiceUnavailable => 503,
+            ScimError::ServiceUnavailable(_) => 503,
+            ScimError::InsufficientStorage(_) => 507,
         }
     }
 
@@ -102,6 +107,11 @@ impl ScimError {
             ScimError::InvalidCursor(_) => "invalidCursor",
             _ => return None,
         })
+    }
+
+    /// The database could not be reached (or no connection was free) in time.
+    pub fn database_unavailable() -> Self {
+        ScimError::ServiceUnavailable("the database is unavailable; retry later".into())
     }
 
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {

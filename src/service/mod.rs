@@ -40,8 +40,11 @@ pub struct Attempt<'a> {
 /// Runs one SCIM write. A write that succeeds has logged itself inside its
 /// own transaction (`record`), so the log holds exactly what committed; one
 /// that fails is logged here, after its rollback, with the error it ended
-/// with. Failing to log a failure only warns. The write is counted in the
-/// provisioning metrics here and in `record`, so they agree with the log.
+/// with. Failing to log a failure only warns. A write the database could not
+/// take (down, too slow, disk full) is not logged there: that write would
+/// fail alike, and on a full disk SQLite may roll back the whole group
+/// commit with it. The write is counted in the provisioning metrics here
+/// and in `record`.
 pub fn logged<T>(
     scope: &Scope<'_>,
     conn: &mut DbConnection,
@@ -62,7 +65,11 @@ pub fn logged<T>(
             scim_type: error.scim_type(),
             detail: Some(&detail),
         };
-        if let Err(log_error) = activity::record(scope.tenant, conn, &event) {
+        let outage = matches!(
+            error,
+            ScimError::ServiceUnavailable(_) | ScimError::InsufficientStorage(_)
+        );
+        if !outage && let Err(log_error) = activity::record(scope.tenant, conn, &event) {
             tracing::warn!(error = %log_error, "could not log a failed SCIM write");
         }
         scope.telemetry.provisioning(

@@ -122,14 +122,30 @@ struct WarnOnError;
 
 impl r2d2::HandleError<ConnectionError> for WarnOnError {
     fn handle_error(&self, error: ConnectionError) {
-        tracing::warn!(error = %one_line(&error.to_string()), "database connection failed");
+        let error = one_line(&error.to_string());
+        // The pool retries a connection many times a second while the
+        // database is down.
+        if let Some(repeated) = crate::repeats::admit(&error) {
+            tracing::warn!(%error, repeated, "database connection failed");
+        }
     }
 }
 
 pub struct ConnectionManager {
     url: String,
     backend: Backend,
+    /// The bound on one statement (PostgreSQL) or on waiting for SQLite's
+    /// write lock; `None` for the migrating connection, which may wait for
+    /// another process's migrations and runs migrations of any length.
+    statement_timeout: Option<Duration>,
+    /// SQLite: the cap on the file's size in MiB (0: none); not for the
+    /// migrating connection.
+    sqlite_max_size_mb: u64,
 }
+
+/// How long a SQLite connection without a statement bound (migrating, or
+/// a one-shot command's) waits for another connection's write lock.
+const SQLITE_UNBOUNDED_WAIT: Duration = Duration::from_secs(60);
 
 impl ManageConnection for ConnectionManager {
     type Connection = DbConnection;
@@ -146,9 +162,19 @@ impl ManageConnection for ConnectionManager {
                 // execution with its values costs microseconds and never does.
                 conn.batch_execute("SET plan_cache_mode = force_custom_plan")
                     .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                if let Some(timeout) = self.statement_timeout {
+                    diesel::sql_query("SELECT set_config('statement_timeout', $1, false)")
+                        .bind::<diesel::sql_types::Text, _>(format!("{}ms", timeout.as_millis()))
+                        .execute(&mut conn)
+                        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                }
                 Ok(DbConnection::Postgres(conn))
             }
-            Backend::Sqlite => Ok(DbConnection::Sqlite(open_sqlite(&self.url)?)),
+            Backend::Sqlite => Ok(DbConnection::Sqlite(open_sqlite(
+                &self.url,
+                self.statement_timeout.unwrap_or(SQLITE_UNBOUNDED_WAIT),
+                self.sqlite_max_size_mb,
+            )?)),
         }
     }
 
@@ -164,6 +190,8 @@ impl ManageConnection for ConnectionManager {
 
 /// A SQLite connection with the settings SQLite keeps per connection, not
 /// in the file:
+/// - `busy_timeout`: how long a statement waits for another connection's
+///   lock (another process's write) before failing as busy;
 /// - `synchronous = FULL`: with WAL, a commit is synced to disk before it
 ///   returns, so an acknowledged write survives power loss, not only a
 ///   crash of the process (group commit pays one sync per batch);
@@ -175,10 +203,24 @@ impl ManageConnection for ConnectionManager {
 ///   a file written page by page;
 /// - a WAL file cut back to 64 MiB whenever it starts over, so a burst of
 ///   writes does not leave it large for good.
-pub fn open_sqlite(url: &str) -> Result<SqliteConnection, ConnectionError> {
+pub fn open_sqlite(
+    url: &str,
+    busy_timeout: Duration,
+    max_size_mb: u64,
+) -> Result<SqliteConnection, ConnectionError> {
     let mut conn = SqliteConnection::establish(sqlite_path(url))?;
+    // A PRAGMA takes no bound parameter; this is a number from our settings.
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {};",
+        busy_timeout.as_millis()
+    ))
+    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    if max_size_mb > 0 {
+        cap_sqlite_size(&mut conn, max_size_mb)
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    }
     conn.batch_execute(
-        "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+        "PRAGMA foreign_keys = ON; \
          PRAGMA synchronous = FULL; PRAGMA case_sensitive_like = ON; \
          PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; \
          PRAGMA journal_size_limit = 67108864;",
@@ -187,26 +229,74 @@ pub fn open_sqlite(url: &str) -> Result<SqliteConnection, ConnectionError> {
     Ok(conn)
 }
 
+/// SQLite's `max_page_count` (kept per connection, not in the file): a
+/// write that would grow the file past `max_size_mb` fails as a full disk.
+fn cap_sqlite_size(conn: &mut SqliteConnection, max_size_mb: u64) -> QueryResult<()> {
+    #[derive(QueryableByName)]
+    struct PageSize {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        page_size: i64,
+    }
+    let PageSize { page_size } =
+        diesel::sql_query("SELECT page_size FROM pragma_page_size()").get_result(conn)?;
+    let pages = max_size_mb.saturating_mul(1 << 20) / u64::try_from(page_size.max(1)).unwrap_or(1);
+    // A PRAGMA takes no bound parameter; this is a number from our settings.
+    conn.batch_execute(&format!("PRAGMA max_page_count = {pages};"))
+}
+
 pub type DbPool = Pool<ConnectionManager>;
 pub type PooledDb = PooledConnection<ConnectionManager>;
 
-/// Seconds libpq may take to reach the server on the first connection, so
-/// an address that drops packets fails as fast as a closed port.
-const FIRST_CONNECT_TIMEOUT_SECS: u32 = 5;
+/// Seconds libpq may take to reach the server (its minimum is 2), so an
+/// address that drops packets fails as fast as a closed port and holds none
+/// of the pool's connecting threads for long.
+const CONNECT_TIMEOUT_SECS: u32 = 5;
+
+/// `url` with libpq's `connect_timeout`, unless it sets one.
+fn with_connect_timeout(url: &str, backend: Backend) -> String {
+    match backend {
+        Backend::Postgres if !url.contains("connect_timeout=") => {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}connect_timeout={CONNECT_TIMEOUT_SECS}")
+        }
+        _ => url.to_owned(),
+    }
+}
 
 /// How a process uses its database.
 #[derive(Debug, Clone)]
 pub struct DbSettings {
     pub pool_size: u32,
+    /// How long a request waits for a pooled connection before it is
+    /// answered 503: short, so a database that is down fails fast.
+    pub wait: Duration,
+    /// The bound on one statement (PostgreSQL `statement_timeout`) and on
+    /// waiting for another connection's lock (SQLite `busy_timeout`).
+    /// `None`: a one-shot command, which may take as long as its work does
+    /// (PostgreSQL: no bound; SQLite: a minute's wait for the lock).
+    pub statement_timeout: Option<Duration>,
+    /// SQLite: the cap on the database file's size in MiB, past which
+    /// writes fail as on a full disk (0: none).
+    pub sqlite_max_size_mb: u64,
     /// Start even when the database was migrated by a newer scimd (its
     /// schema has migrations this binary does not know), with a warning.
     pub allow_newer_schema: bool,
+}
+
+impl DbSettings {
+    /// SQLite's `busy_timeout` under these settings.
+    pub fn sqlite_busy_timeout(&self) -> Duration {
+        self.statement_timeout.unwrap_or(SQLITE_UNBOUNDED_WAIT)
+    }
 }
 
 impl Default for DbSettings {
     fn default() -> Self {
         DbSettings {
             pool_size: 8,
+            wait: Duration::from_millis(1000),
+            statement_timeout: Some(Duration::from_millis(5000)),
+            sqlite_max_size_mb: 0,
             allow_newer_schema: false,
         }
     }
@@ -224,45 +314,59 @@ pub fn connect(url: &str, pool_size: u32) -> Result<DbPool, StoreError> {
     )
 }
 
-/// Opens a pool and brings the schema up to date. One connection is made
-/// first, alone: a wrong address or a missing database fails at once with
-/// its cause, rather than after the pool's time-out.
+/// Brings the schema up to date and opens a pool. The migrating connection
+/// is made first, alone: a wrong address or a missing database fails at
+/// once with its cause, rather than after the pool's time-out, and waiting
+/// for another process's migrations is not bounded by it either.
 pub fn connect_with(url: &str, settings: &DbSettings) -> Result<DbPool, StoreError> {
     let backend = check_url(url).map_err(StoreError::Unavailable)?;
-    let first = match backend {
-        Backend::Postgres if !url.contains("connect_timeout=") => {
-            let separator = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{separator}connect_timeout={FIRST_CONNECT_TIMEOUT_SECS}")
-        }
-        _ => url.to_owned(),
-    };
-    ConnectionManager {
-        url: first,
+    let with_timeout = with_connect_timeout(url, backend);
+    let migrating = ConnectionManager {
+        url: with_timeout.clone(),
         backend,
-    }
-    .connect()
-    .map_err(|e| {
+        statement_timeout: None,
+        sqlite_max_size_mb: 0,
+    };
+    let mut first = migrating.connect().map_err(|e| {
         StoreError::Unavailable(format!(
             "cannot connect to {}: {}",
             describe(url),
             one_line(&e.to_string())
         ))
     })?;
-    let manager = ConnectionManager {
-        url: url.to_owned(),
-        backend,
-    };
+    migrate(&mut first, settings.allow_newer_schema)?;
     let pool = Pool::builder()
         .max_size(settings.pool_size)
-        .connection_timeout(Duration::from_secs(10))
+        .connection_timeout(settings.wait)
         .error_handler(Box::new(WarnOnError))
-        .build(manager)
-        .map_err(|e| StoreError::Unavailable(one_line(&e.to_string())))?;
-    let mut conn = pool
-        .get()
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    migrate(&mut conn, settings.allow_newer_schema)?;
+        // Fills itself in the background: the first connection proved the
+        // address, and a request waits `wait` at most for one.
+        .build_unchecked(ConnectionManager {
+            url: with_timeout,
+            backend,
+            statement_timeout: settings.statement_timeout,
+            sqlite_max_size_mb: settings.sqlite_max_size_mb,
+        });
     Ok(pool)
+}
+
+/// One connection, made when asked for and kept while it works, for
+/// `/readyz`: a busy request pool does not make the instance look down.
+/// Failures are not logged here; the probe's answer says them.
+pub fn probe(url: &str, within: Duration) -> Result<DbPool, StoreError> {
+    let backend = check_url(url).map_err(StoreError::Unavailable)?;
+    Pool::builder()
+        .max_size(1)
+        .min_idle(Some(0))
+        .connection_timeout(within)
+        .error_handler(Box::new(r2d2::NopErrorHandler))
+        .build(ConnectionManager {
+            url: with_connect_timeout(url, backend),
+            backend,
+            statement_timeout: Some(within),
+            sqlite_max_size_mb: 0,
+        })
+        .map_err(|e| StoreError::Unavailable(one_line(&e.to_string())))
 }
 
 /// The PostgreSQL advisory lock every scimd process takes around its

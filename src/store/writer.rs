@@ -19,6 +19,7 @@ use diesel::SqliteConnection;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::repeats;
 use crate::store::StoreError;
 use crate::store::db::DbConnection;
 
@@ -122,7 +123,10 @@ impl Writer {
                     // beginning once all of it has been copied.
                     if let Err(error) = checkpoints.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")
                     {
-                        tracing::warn!(%error, "checkpoint failed");
+                        let error = error.to_string();
+                        if let Some(repeated) = repeats::admit(&format!("checkpoint: {error}")) {
+                            tracing::warn!(%error, repeated, "checkpoint failed");
+                        }
                     }
                 }
             })
@@ -163,7 +167,9 @@ fn run(conn: SqliteConnection, connect: &Connect, mut jobs: mpsc::Receiver<Box<d
             conn = match connect() {
                 Ok(c) => Some(DbConnection::Sqlite(c)),
                 Err(error) => {
-                    tracing::warn!(%error, "writer: cannot reopen the database");
+                    if let Some(repeated) = repeats::admit("writer: cannot reopen") {
+                        tracing::warn!(%error, repeated, "writer: cannot reopen the database");
+                    }
                     refuse_all(batch, &error);
                     continue;
                 }
@@ -180,7 +186,7 @@ fn run(conn: SqliteConnection, connect: &Connect, mut jobs: mpsc::Receiver<Box<d
 
 fn refuse_all(batch: Vec<Box<dyn Queued>>, error: &StoreError) {
     for job in batch {
-        job.refuse(StoreError::Unavailable(error.to_string()));
+        job.refuse(error.duplicate());
     }
 }
 
@@ -192,6 +198,21 @@ fn depth(conn: &mut DbConnection) -> Option<u32> {
         Ok(depth) => depth.map(std::num::NonZeroU32::get),
         Err(_) => Some(u32::MAX),
     }
+}
+
+/// Whether the batch's transaction is still open. SQLite rolls a whole
+/// transaction back by itself on some errors (`SQLITE_FULL` in a statement
+/// without a statement journal, I/O errors), behind diesel's back. `BEGIN`
+/// fails inside a transaction; if it succeeds there was none.
+fn still_open(conn: &mut DbConnection) -> bool {
+    let DbConnection::Sqlite(c) = conn else {
+        return false;
+    };
+    if c.batch_execute("BEGIN").is_err() {
+        return true;
+    }
+    let _ = c.batch_execute("ROLLBACK");
+    false
 }
 
 /// Runs one batch; `false` when the connection is left in a state that is
@@ -206,7 +227,9 @@ fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Queued>>) -> bool {
     };
     if let Err(error) = AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE") {
         let error = StoreError::from(error);
-        tracing::warn!(%error, "writer: could not begin a batch");
+        if let Some(repeated) = repeats::admit(&format!("writer: begin: {error}")) {
+            tracing::warn!(%error, repeated, "writer: could not begin a batch");
+        }
         refuse_all(batch, &error);
         return false;
     }
@@ -216,15 +239,29 @@ fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Queued>>) -> bool {
         match catch_unwind(AssertUnwindSafe(|| job.run(conn))) {
             // Work that failed rolled back its own savepoint; work that left
             // one open is a bug that would swallow the next request's.
-            Ok(deliver) if depth(conn) == Some(1) => deliveries.push(deliver),
+            Ok(deliver) if depth(conn) == Some(1) && still_open(conn) => deliveries.push(deliver),
             outcome => {
-                tracing::error!(
-                    panicked = outcome.is_err(),
-                    "writer: a request's work broke the batch; it is rolled back"
-                );
+                if outcome.is_ok() && depth(conn) == Some(1) {
+                    if let Some(repeated) = repeats::admit("writer: batch rolled back by SQLite") {
+                        tracing::warn!(
+                            repeated,
+                            "writer: SQLite rolled the batch back itself (a full disk or an I/O \
+                             error); its writes are refused"
+                        );
+                    }
+                } else {
+                    tracing::error!(
+                        panicked = outcome.is_err(),
+                        "writer: a request's work broke the batch; it is rolled back"
+                    );
+                }
                 let error = StoreError::Unavailable(
                     "the write was rolled back with its batch; retry".into(),
                 );
+                // This request's write went with the batch too.
+                if let Ok(deliver) = outcome {
+                    deliveries.push(deliver);
+                }
                 for deliver in deliveries {
                     deliver.deliver(Err(StoreError::Unavailable(error.to_string())));
                 }
@@ -243,7 +280,9 @@ fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Queued>>) -> bool {
     let healthy = match &committed {
         Ok(()) => true,
         Err(error) => {
-            tracing::warn!(%error, writes = deliveries.len(), "writer: a batch did not commit");
+            if let Some(repeated) = repeats::admit(&format!("writer: commit: {error}")) {
+                tracing::warn!(%error, writes = deliveries.len(), repeated, "writer: a batch did not commit");
+            }
             let _ = c.batch_execute("ROLLBACK");
             false
         }
@@ -251,8 +290,81 @@ fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Queued>>) -> bool {
     for deliver in deliveries {
         deliver.deliver(match &committed {
             Ok(()) => Ok(()),
-            Err(error) => Err(StoreError::Unavailable(error.to_string())),
+            Err(error) => Err(error.duplicate()),
         });
     }
     healthy
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use diesel::connection::SimpleConnection;
+
+    use super::Writer;
+    use crate::store::StoreError;
+    use crate::store::db::{self, DbConnection};
+
+    fn sqlite_conn(conn: &mut DbConnection) -> &mut diesel::SqliteConnection {
+        match conn {
+            DbConnection::Sqlite(c) => c,
+            DbConnection::Postgres(_) => unreachable!("a SQLite writer"),
+        }
+    }
+
+    /// SQLite may roll a whole transaction back by itself (a full disk, an
+    /// I/O error): the request whose statement did it is refused, not told
+    /// its write committed, and the next batch starts afresh.
+    #[test]
+    fn a_batch_sqlite_rolled_back_itself_is_refused_and_the_next_one_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("w.db").display().to_string();
+        db::connect(&url, 1).unwrap();
+        let writer = Writer::start(Box::new(move || {
+            db::open_sqlite(&url, Duration::from_secs(1), 0)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        }))
+        .unwrap();
+        let write = |sql: &'static str| {
+            futures::executor::block_on(
+                writer.write(move |conn| sqlite_conn(conn).batch_execute(sql)),
+            )
+        };
+        assert!(matches!(write("CREATE TABLE t (x INTEGER)"), Ok(Ok(()))));
+        // The first write holds the writer while the other two queue, so
+        // they share the next batch: one ends SQLite's transaction, and the
+        // one after it must not run outside a transaction.
+        let (started, running) = std::sync::mpsc::channel();
+        let first = writer.clone();
+        let slow = std::thread::spawn(move || {
+            futures::executor::block_on(first.write(move |conn| {
+                started.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(200));
+                sqlite_conn(conn).batch_execute("INSERT INTO t VALUES (1)")
+            }))
+        });
+        running.recv().unwrap();
+        let vanishing = writer.write(|conn| sqlite_conn(conn).batch_execute("ROLLBACK"));
+        let after =
+            writer.write(|conn| sqlite_conn(conn).batch_execute("INSERT INTO t VALUES (2)"));
+        let (vanishing, after) =
+            futures::executor::block_on(futures::future::join(vanishing, after));
+        let slow = slow.join().unwrap();
+        assert!(matches!(slow, Ok(Ok(()))), "{slow:?}");
+        for refused in [vanishing, after] {
+            assert!(
+                matches!(&refused, Err(StoreError::Unavailable(reason)) if reason.contains("rolled back")),
+                "{refused:?}"
+            );
+        }
+        let rows = futures::executor::block_on(writer.write(|conn| {
+            use diesel::prelude::*;
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT count(*) FROM t)",
+            ))
+            .get_result::<i64>(conn)
+        }));
+        assert!(matches!(rows, Ok(Ok(1))), "only the first write: {rows:?}");
+    }
 }
