@@ -4,6 +4,7 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use scimd::store::{backup, db};
@@ -66,7 +67,8 @@ fn copy(database_url: &str, partial: &Path) -> anyhow::Result<u64> {
         .mode(0o600)
         .open(partial)
         .with_context(|| format!("cannot create {}", partial.display()))?;
-    let mut conn = db::open_sqlite(database_url)
+    // A read: it waits on no lock but a checkpoint's brief one; no size cap.
+    let mut conn = db::open_sqlite(database_url, Duration::from_secs(10), 0)
         .with_context(|| format!("cannot open {}", db::describe(database_url)))?;
     backup::vacuum_into(&mut conn, path).context("the copy failed")?;
     drop(conn);
