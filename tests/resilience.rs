@@ -470,8 +470,9 @@ async fn a_full_disk_answers_writes_507_and_reads_keep_working() {
     let scim = server.scim();
     let create = |n: usize| {
         let mut body = user_body(&format!("user{n}@example.com"));
-        // Bulk, so the cap is reached in a few hundred creates.
-        body["title"] = Value::String("x".repeat(2000));
+        // Bulk, so the cap is reached in a few hundred creates: an attribute
+        // outside the schema has no length limit and is kept as sent.
+        body["notes"] = Value::String("x".repeat(2000));
         client
             .post(format!("{scim}/Users"))
             .bearer_auth(&database.token)
