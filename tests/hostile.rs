@@ -476,6 +476,122 @@ const REPEATED_KEYS: &[Case] = &[
     ),
 ];
 
+const NOT_JSON: &str = "is not supported: send application/scim+json or application/json";
+
+/// (Content-Type, case): bodies that would be accepted as JSON.
+const MEDIA_TYPES: &[(&str, Case)] = &[
+    (
+        "text/plain",
+        (
+            "POST",
+            "/Users",
+            r#"{$USER,"userName":"t@example.com"}"#,
+            415,
+            None,
+            NOT_JSON,
+        ),
+    ),
+    (
+        "text/json",
+        (
+            "POST",
+            "/Users",
+            r#"{$USER,"userName":"t@example.com"}"#,
+            415,
+            None,
+            "\"text/json\"",
+        ),
+    ),
+    (
+        "application/xml",
+        (
+            "PUT",
+            "/Users/{user}",
+            r#"{$USER,"userName":"ann@example.com","title":"x"}"#,
+            415,
+            None,
+            NOT_JSON,
+        ),
+    ),
+    (
+        "application/x-www-form-urlencoded",
+        (
+            "PATCH",
+            "/Users/{user}",
+            r#"{$PATCH,"Operations":[{"op":"replace","path":"title","value":"x"}]}"#,
+            415,
+            None,
+            NOT_JSON,
+        ),
+    ),
+    (
+        "multipart/form-data; boundary=x",
+        (
+            "POST",
+            "/Groups",
+            r#"{$GROUP,"displayName":"T"}"#,
+            415,
+            None,
+            NOT_JSON,
+        ),
+    ),
+    (
+        "text/plain",
+        (
+            "PATCH",
+            "/Groups/{group}",
+            r#"{$PATCH,"Operations":[{"op":"replace","path":"displayName","value":"x"}]}"#,
+            415,
+            None,
+            NOT_JSON,
+        ),
+    ),
+    (
+        "text/plain",
+        (
+            "POST",
+            "/Bulk",
+            r#"{$BULK,"Operations":[{"method":"POST","path":"/Users","bulkId":"b","data":{$USER,"userName":"b@example.com"}}]}"#,
+            415,
+            None,
+            NOT_JSON,
+        ),
+    ),
+    (
+        "application/json; charset=iso-8859-1",
+        (
+            "POST",
+            "/Users",
+            r#"{$USER,"userName":"t@example.com"}"#,
+            415,
+            None,
+            "charset \"iso-8859-1\"",
+        ),
+    ),
+    (
+        "application/scim+json; charset=utf-16",
+        (
+            "POST",
+            "/Users",
+            r#"{$USER,"userName":"t@example.com"}"#,
+            415,
+            None,
+            "charset",
+        ),
+    ),
+    (
+        "json",
+        (
+            "POST",
+            "/Users",
+            r#"{$USER,"userName":"t@example.com"}"#,
+            415,
+            None,
+            "cannot be parsed",
+        ),
+    ),
+];
+
 /// What must not change: the seeded user and group, and the totals.
 async fn snapshot(app: &TestApp, user: &str, group: &str) -> Vec<Value> {
     let mut seen = Vec::new();
@@ -522,20 +638,22 @@ async fn send(
 }
 
 async fn run_cases(app: &TestApp, cases: &[Case]) {
+    let typed: Vec<_> = cases
+        .iter()
+        .map(|case| ("application/scim+json", *case))
+        .collect();
+    run_typed_cases(app, &typed).await;
+}
+
+/// Cases sent with the given Content-Type.
+async fn run_typed_cases(app: &TestApp, cases: &[(&str, Case)]) {
     let (user, group) = seed(app).await;
     let before = snapshot(app, &user, &group).await;
-    for (method, path, body, status, scim_type, detail) in cases {
+    for (content_type, (method, path, body, status, scim_type, detail)) in cases {
         let path = path.replace("{user}", &user).replace("{group}", &group);
-        let (got, error) = send(
-            app,
-            method,
-            &path,
-            &body_text(body),
-            Some("application/scim+json"),
-        )
-        .await;
+        let (got, error) = send(app, method, &path, &body_text(body), Some(content_type)).await;
         let case = format!(
-            "{method} {path} {}",
+            "{method} {path} ({content_type}) {}",
             body.chars().take(200).collect::<String>()
         );
         assert_eq!(got, *status, "{case}: {error}");
@@ -610,7 +728,37 @@ async fn repeated_keys_are_refused_and_nothing_is_written(app: TestApp) {
     run_cases(&app, REPEATED_KEYS).await;
 }
 
+async fn other_media_types_are_refused_and_nothing_is_written(app: TestApp) {
+    run_typed_cases(&app, MEDIA_TYPES).await;
+}
+
+async fn json_media_types_and_none_are_accepted(app: TestApp) {
+    for (i, content_type) in [
+        Some("application/scim+json"),
+        Some("application/json"),
+        Some("application/json; charset=utf-8"),
+        Some("Application/SCIM+JSON; charset=\"UTF-8\""),
+        Some("application/scim+json;charset=UTF-8; profile=x"),
+        None,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = body_text(&format!(r#"{{$USER,"userName":"user{i}@example.com"}}"#));
+        let (status, user) = send(&app, "POST", "/Users", &body, content_type).await;
+        assert_eq!(status, 201, "{content_type:?}: {user}");
+        let patch =
+            body_text(r#"{$PATCH,"Operations":[{"op":"replace","path":"title","value":"T"}]}"#);
+        let path = format!("/Users/{}", user["id"].as_str().unwrap());
+        let (status, patched) = send(&app, "PATCH", &path, &patch, content_type).await;
+        assert_eq!(status, 200, "{content_type:?}: {patched}");
+        assert_eq!(patched["title"], "T");
+    }
+}
+
 on_both_backends!(
+    other_media_types_are_refused_and_nothing_is_written,
+    json_media_types_and_none_are_accepted,
     repeated_keys_are_refused_and_nothing_is_written,
     control_characters_are_refused_and_nothing_is_written,
     tab_cr_and_lf_are_kept,
