@@ -1039,7 +1039,16 @@ async fn circular_bulk_ids_create_nothing(app: TestApp) {
     assert_eq!(snapshot(&app, &user, &group).await, before);
 }
 
+async fn a_key_that_almost_starts_a_urn_is_kept(app: TestApp) {
+    // "urn" and a combining mark: byte 4 falls inside a character.
+    let body = body_text("{$USER,\"userName\":\"k@example.com\",\"urn\u{316}etf\":\"v\"}");
+    let (status, user) = send(&app, "POST", "/Users", &body, Some("application/scim+json")).await;
+    assert_eq!(status, 201, "{user}");
+    assert_eq!(user["urn\u{316}etf"], "v");
+}
+
 on_both_backends!(
+    a_key_that_almost_starts_a_urn_is_kept,
     circular_bulk_ids_create_nothing,
     garbage_if_match_is_a_failed_precondition,
     absurd_requests_are_refused_and_nothing_is_written,

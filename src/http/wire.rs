@@ -79,8 +79,8 @@ pub fn list_response(total: usize, start_index: usize, resources: Vec<Value>) ->
 
 /// A JSON request body. Parsed by us rather than actix's `Json` so that
 /// every content type Okta and Entra send (`application/scim+json`,
-/// `application/json`, none) is accepted and every failure is a SCIM error.
-/// No string in it holds a control character (`input::check_strings`).
+/// `application/json`, none) is accepted, any other is `415`, and every
+/// failure is a SCIM error. No string in it holds a control character (`input::check_strings`).
 pub struct JsonBody(pub Value);
 
 /// A SearchRequest body: as `JsonBody`, but its `filter` is left to the
