@@ -961,6 +961,7 @@ async fn garbage_if_match_is_a_failed_precondition(app: TestApp) {
     let patch = body_text(r#"{$PATCH,"Operations":[{"op":"replace","path":"title","value":"x"}]}"#);
     let group_patch =
         body_text(r#"{$PATCH,"Operations":[{"op":"replace","path":"displayName","value":"x"}]}"#);
+    let put = body_text(r#"{$USER,"userName":"ann@example.com","title":"x"}"#);
     let long = format!("W/\"{}\"", "9".repeat(8000));
     for value in [
         &b"garbage"[..],
@@ -972,6 +973,7 @@ async fn garbage_if_match_is_a_failed_precondition(app: TestApp) {
     ] {
         for (method, path, body) in [
             ("PATCH", format!("/Users/{user}"), &patch),
+            ("PUT", format!("/Users/{user}"), &put),
             ("DELETE", format!("/Users/{user}"), &String::new()),
             ("PATCH", format!("/Groups/{group}"), &group_patch),
             ("DELETE", format!("/Groups/{group}"), &String::new()),
