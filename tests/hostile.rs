@@ -1049,7 +1049,40 @@ async fn a_key_that_almost_starts_a_urn_is_kept(app: TestApp) {
     assert_eq!(user["urn\u{316}etf"], "v");
 }
 
+async fn bulk_operations_over_a_limit_fail_alone(app: TestApp) {
+    let (user, group) = seed(&app).await;
+    let before = snapshot(&app, &user, &group).await;
+    let body = body_text(
+        r#"{$BULK,"Operations":[
+            {"method":"POST","path":"/Users","bulkId":"u","data":{$USER,"userName":"<a*257>"}},
+            {"method":"POST","path":"/Groups","bulkId":"g","data":{$GROUP,"displayName":"<a*300000>"}},
+            {"method":"PATCH","path":"/Users/{user}","data":{$PATCH,"Operations":[{"op":"add","path":"phoneNumbers","value":[{"value":"<1*65>"}]}]}}
+        ]}"#,
+    )
+    .replace("{user}", &user);
+    let (status, response) =
+        send(&app, "POST", "/Bulk", &body, Some("application/scim+json")).await;
+    assert_eq!(status, 200, "{response}");
+    let operations = response["Operations"].as_array().unwrap();
+    for (operation, attribute) in
+        operations
+            .iter()
+            .zip(["userName", "displayName", "phoneNumbers[0].value"])
+    {
+        assert_eq!(operation["status"], "400", "{operation}");
+        assert_eq!(
+            operation["response"]["scimType"], "invalidValue",
+            "{operation}"
+        );
+        let detail = operation["response"]["detail"].as_str().unwrap();
+        assert!(detail.starts_with(&format!("{attribute}: ")), "{detail}");
+    }
+    assert_eq!(operations.len(), 3);
+    assert_eq!(snapshot(&app, &user, &group).await, before);
+}
+
 on_both_backends!(
+    bulk_operations_over_a_limit_fail_alone,
     a_key_that_almost_starts_a_urn_is_kept,
     circular_bulk_ids_create_nothing,
     garbage_if_match_is_a_failed_precondition,
