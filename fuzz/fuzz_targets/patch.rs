@@ -1,15 +1,16 @@
 //! Any bytes as a PATCH body, applied as the service applies one: decoded
 //! and checked as the HTTP layer does, parsed (operations and their paths,
 //! value filters included), applied to a stored User and a stored Group,
-//! and the result normalised. Nothing may panic, and an operation list
-//! that fails leaves the stored resource as it was (apply works on a copy).
+//! and the result normalised. Nothing may panic, an accepted result keeps
+//! within the length limits, and an operation list that fails leaves the
+//! stored resource as it was (apply works on a copy).
 #![no_main]
 
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use scimd::scim::input;
-use scimd::scim::patch::{apply, parse_patch_request};
+use scimd::scim::patch::{apply, check_own_id, parse_patch_request};
 use scimd::scim::resource::normalize;
 use scimd::scim::schema::ResourceKind;
 use serde_json::{Value, json};
@@ -60,9 +61,12 @@ fuzz_target!(|bytes: &[u8]| {
         return;
     };
     for (kind, stored) in STORED.iter() {
+        let _ = check_own_id(&ops, "0190f2a0-0000-7000-8000-00000000000a");
         let before = stored.clone();
-        if let Ok(patched) = apply(*kind, stored, &ops) {
-            let _ = normalize(*kind, patched);
+        if let Ok(patched) = apply(*kind, stored, &ops)
+            && let Ok(incoming) = normalize(*kind, patched)
+        {
+            assert!(input::check_lengths(*kind, &incoming.resource).is_ok());
         }
         assert_eq!(stored, &before);
     }

@@ -34,10 +34,11 @@ impl Params {
 
 /// `If-Match` as sent, for optimistic concurrency on writes.
 pub fn if_match(req: &HttpRequest) -> Option<String> {
+    // A value that is not visible ASCII matches no version (412); dropping
+    // it would let the write through unconditionally.
     req.headers()
         .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
 /// Whether `If-None-Match` names the current version (GET answers 304).

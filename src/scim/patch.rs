@@ -97,6 +97,25 @@ fn parse_operation(raw: &Value) -> Result<PatchOp, ScimError> {
     }
 }
 
+/// Okta repeats a resource's own `id` in a no-path operation's value, which
+/// `apply` passes over; any other `id` there is an attempt to change a
+/// read-only attribute (RFC 7643 §3.1).
+pub fn check_own_id(ops: &[PatchOp], id: &str) -> Result<(), ScimError> {
+    for op in ops.iter().filter(|op| op.path.is_none()) {
+        let Some(Value::Object(object)) = &op.value else {
+            continue;
+        };
+        if let Some(value) = member(object, "id")
+            && value.as_str().is_none_or(|other| other != id)
+        {
+            return Err(ScimError::Mutability(
+                "id is read-only: a PATCH value may only repeat the resource's own id".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Applies every operation in order to a copy of `resource`.
 pub fn apply(kind: ResourceKind, resource: &Value, ops: &[PatchOp]) -> Result<Value, ScimError> {
     let mut doc = match resource {
@@ -670,6 +689,22 @@ mod tests {
         )
         .expect("applies");
         assert_eq!(out["emails"], json!([{"value": "only"}]));
+    }
+
+    #[test]
+    fn only_the_resources_own_id_may_be_repeated() {
+        let ops = |value: Value| {
+            parse_patch_request(&json!({"Operations": [{"op": "replace", "value": value}]}))
+                .expect("parses")
+        };
+        assert!(check_own_id(&ops(json!({"id": "me", "title": "x"})), "me").is_ok());
+        assert!(check_own_id(&ops(json!({"title": "x"})), "me").is_ok());
+        for other in [json!({"id": "you"}), json!({"ID": "you"}), json!({"id": 1})] {
+            assert!(matches!(
+                check_own_id(&ops(other), "me"),
+                Err(ScimError::Mutability(_))
+            ));
+        }
     }
 
     #[test]

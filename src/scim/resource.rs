@@ -241,7 +241,7 @@ pub fn normalize(kind: ResourceKind, body: Value) -> Result<Incoming, ScimError>
             normalize_extension(&mut out, urn, def, value)?;
             continue;
         }
-        // `get`, not slicing: a key may start with a multi-byte character.
+        // `get`: byte 4 may fall inside a character (found by fuzz/resource).
         if key.len() > 4 && key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
             // `"urn:…:User:department": "x"` (an extension attribute spelled out as a key).
             let path = parse_path(&key).map_err(|e| ScimError::InvalidPath(e.to_string()))?;

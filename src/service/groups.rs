@@ -552,6 +552,7 @@ pub fn patch(
         &attempt(Operation::Update, Some(id), None),
         |conn| {
             let ops = patch::parse_patch_request(body)?;
+            patch::check_own_id(&ops, id.as_str())?;
             let (changes, attribute_ops) = split_ops(&ops)?;
             write_transaction(conn, |conn| {
                 let current = locked(scope.tenant, conn, id, if_match)?;

@@ -662,6 +662,7 @@ pub fn patch(
 ) -> Result<StoredUser, ScimError> {
     replace_with(scope, conn, id, if_match, |current| {
         let ops = patch::parse_patch_request(body)?;
+        patch::check_own_id(&ops, id.as_str())?;
         // A stored resource that does not parse is our fault: refuse, never patch over it.
         let stored: Value = serde_json::from_str(current.scim_resource.as_deref().unwrap_or("{}"))
             .map_err(ScimError::internal)?;
