@@ -5,12 +5,12 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use common::process::{drain, free_port, scimd};
 use common::{TestApp, json};
 use serde_json::Value;
 
@@ -29,35 +29,6 @@ struct Server {
 struct Output {
     stdout: Vec<u8>,
     stderr: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        pipe.read_to_end(&mut bytes).unwrap();
-        bytes
-    })
-}
-
-/// The binary with none of the caller's settings leaking in.
-fn scimd(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_scimd"));
-    command.current_dir(dir);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("SCIMD_") || ["DATABASE_URL", "RUST_LOG", "NO_COLOR"].contains(&&*name)
-        {
-            command.env_remove(name);
-        }
-    }
-    command
 }
 
 impl Server {
