@@ -382,25 +382,48 @@ const MIGRATION_UNLOCK: &str = "SELECT pg_advisory_unlock(495589092708)";
 /// `allow_newer_schema`: this binary's queries may not fit its tables.
 pub fn migrate(conn: &mut DbConnection, allow_newer_schema: bool) -> Result<(), StoreError> {
     match conn {
-        DbConnection::Sqlite(c) => {
-            // WAL persists in the file: readers never block the writer.
-            c.batch_execute("PRAGMA journal_mode = WAL;")?;
-        }
+        DbConnection::Sqlite(_) => migrate_sqlite(conn, allow_newer_schema),
         DbConnection::Postgres(c) => {
             c.batch_execute(MIGRATION_LOCK)?;
             let result = migrate_locked(c, POSTGRES_MIGRATIONS, allow_newer_schema);
             // A pooled connection must not keep the lock (it would also go
             // with the connection, were this to fail).
             c.batch_execute(MIGRATION_UNLOCK)?;
-            return result;
+            result
         }
     }
-    write_transaction(conn, |conn| {
-        let DbConnection::Sqlite(c) = conn else {
-            unreachable!("backend checked above")
-        };
-        migrate_locked(c, SQLITE_MIGRATIONS, allow_newer_schema)
-    })
+}
+
+/// SQLite: WAL mode (it persists in the file: readers never block the
+/// writer), then the migrations in one write transaction. A process that
+/// starts on a new file while another migrates it can be told "locked" at
+/// once, without the busy handler (switching the journal mode needs the file
+/// to itself): it waits and tries again, and then finds nothing to do.
+fn migrate_sqlite(conn: &mut DbConnection, allow_newer_schema: bool) -> Result<(), StoreError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let attempt = (|| {
+            let DbConnection::Sqlite(c) = &mut *conn else {
+                unreachable!("called for SQLite only")
+            };
+            c.batch_execute("PRAGMA journal_mode = WAL;")?;
+            write_transaction(conn, |conn| {
+                let DbConnection::Sqlite(c) = conn else {
+                    unreachable!("called for SQLite only")
+                };
+                migrate_locked(c, SQLITE_MIGRATIONS, allow_newer_schema)
+            })
+        })();
+        match attempt {
+            Err(StoreError::Query(diesel::result::Error::DatabaseError(_, info)))
+                if info.message() == "database is locked"
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// Checks the recorded schema against this binary's, then runs what is pending.
