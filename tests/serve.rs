@@ -347,8 +347,8 @@ async fn the_access_log_has_one_line_per_request_and_never_the_token() {
 }
 
 /// Without `--access-log`, a request that fails leaves one line naming its
-/// team (by id), route and request id; a 409's line names the resource, not
-/// the `userName` the client sent.
+/// team (by id), route and request id; a create's 409 line names the user
+/// it collided with, not the `userName` the client sent.
 #[tokio::test]
 async fn an_error_line_names_the_team_and_request_but_no_personal_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -359,7 +359,7 @@ async fn an_error_line_names_the_team_and_request_but_no_personal_data() {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": "dana.private@example.com",
     });
-    let mut statuses = Vec::new();
+    let mut answers = Vec::new();
     for id in ["create-1", "create-2"] {
         let answer = client
             .post(server.url(&format!("{SCIM}/Users")))
@@ -370,9 +370,11 @@ async fn an_error_line_names_the_team_and_request_but_no_personal_data() {
             .send()
             .await
             .unwrap();
-        statuses.push(answer.status().as_u16());
+        answers.push(json(answer).await);
     }
+    let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
     assert_eq!(statuses, [201, 409]);
+    let created_id = answers[0].1["id"].as_str().unwrap().to_owned();
     let missing = client
         .get(server.url(&format!("{SCIM}/Users/no-such-id")))
         .bearer_auth(&token)
@@ -397,6 +399,11 @@ async fn an_error_line_names_the_team_and_request_but_no_personal_data() {
     assert_eq!(fields["scim_type"], "uniqueness");
     assert_eq!(fields["team"], team.as_str());
     assert_eq!(fields["route"], "/api/external/scim/Users");
+    assert_eq!(
+        fields["resource"],
+        created_id.as_str(),
+        "the user it collided with"
+    );
     assert!(
         !output.stderr.contains("dana.private"),
         "the userName is personal data: {}",

@@ -5,11 +5,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::http::auth::AuthTenant;
 use crate::http::params::{Params, RawParams, if_match, none_match};
+use crate::http::request_log::note_conflict;
 use crate::http::state::AppState;
 use crate::http::wire::{JsonBody, base_url, scim_json};
 use crate::scim::ScimError;
 use crate::scim::ids::SubteamId;
-use crate::scim::resource::AttributeSelection;
+use crate::scim::resource::{self, AttributeSelection};
 use crate::scim::schema::ResourceKind;
 use crate::service::etag;
 use crate::service::groups::{self, StoredGroup};
@@ -47,11 +48,19 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let selection = Params::new(raw).selection(KIND)?;
-    let group = state
+    let display_name = resource::text_attribute(&body, "displayName");
+    let tenant = auth.tenant_id.clone();
+    let created = state
         .write(&req, auth, move |scope, conn| {
             groups::create(scope, conn, body)
         })
-        .await?;
+        .await;
+    note_conflict(&req, &state.db, &created, move |conn| match display_name {
+        Some(name) => groups::id_of_display_name(&tenant, conn, &name),
+        None => Ok(None),
+    })
+    .await;
+    let group = created?;
     Ok(respond(
         StatusCode::CREATED,
         group,

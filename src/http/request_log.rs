@@ -14,10 +14,12 @@ use actix_web::{Error, HttpMessage, HttpRequest};
 use prometheus::IntGauge;
 use tracing::Instrument;
 
+use crate::http::state::Db;
 use crate::repeats;
 use crate::scim::ScimError;
 use crate::scim::activity::Client;
 use crate::scim::ids::TenantId;
+use crate::store::db::DbConnection;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -127,6 +129,29 @@ pub async fn handle<B: MessageBody>(
     Ok(response)
 }
 
+/// The id of the resource a refused create collided with (its `userName`
+/// or `displayName` taken), for the error line.
+#[derive(Debug, Clone)]
+struct Conflicting(String);
+
+/// After a create: when it was refused as a duplicate, finds (with
+/// `lookup`, by the name the client sent) the resource it collided with,
+/// so its error line names that id instead of the name.
+pub async fn note_conflict<T, Id>(
+    req: &HttpRequest,
+    db: &Db,
+    created: &Result<T, ScimError>,
+    lookup: impl FnOnce(&mut DbConnection) -> Result<Option<Id>, ScimError> + Send + 'static,
+) where
+    Id: ToString + Send + 'static,
+{
+    if matches!(created, Err(ScimError::Uniqueness(_)))
+        && let Ok(Some(id)) = db.read(lookup).await
+    {
+        req.extensions_mut().insert(Conflicting(id.to_string()));
+    }
+}
+
 fn log_outcome<B>(response: &ServiceResponse<B>, id: &RequestId, started: Instant, access: bool) {
     let request = response.request();
     let status = response.status().as_u16();
@@ -139,8 +164,18 @@ fn log_outcome<B>(response: &ServiceResponse<B>, id: &RequestId, started: Instan
     if let Some(error) = response.response().error() {
         let scim = error.as_error::<ScimError>();
         let scim_type = scim.and_then(ScimError::scim_type).unwrap_or("-");
-        // The resource the request named (`/Users/{id}`), `-` for a create.
-        let resource = request.match_info().get("id").unwrap_or("-");
+        // The resource the request named (`/Users/{id}`); for a create
+        // refused as a duplicate, the one it collided with; else `-`.
+        let conflicting = request
+            .extensions()
+            .get::<Conflicting>()
+            .map(|c| c.0.clone());
+        let resource = request
+            .match_info()
+            .get("id")
+            .map(str::to_owned)
+            .or(conflicting)
+            .unwrap_or_else(|| "-".to_owned());
         // A uniqueness conflict's detail quotes the client's `userName` or
         // `displayName` (personal data): the line names the resource instead.
         let detail = match scim {

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::http::auth::AuthTenant;
 use crate::http::params::{Params, RawParams, if_match, none_match};
+use crate::http::request_log::note_conflict;
 use crate::http::state::AppState;
 use crate::http::wire::{JsonBody, base_url, scim_json, scim_json_text};
 use crate::scim::ScimError;
@@ -48,14 +49,22 @@ pub async fn create(
 ) -> Result<HttpResponse, ScimError> {
     let selection = Params::new(raw).selection(KIND)?;
     let hashes = resource::carries_password(&body);
-    let user = state
+    let user_name = resource::text_attribute(&body, "userName");
+    let tenant = auth.tenant_id.clone();
+    let created = state
         .write_prepared(
             &req,
             auth,
             (move |policy: &Policy| users::prepare(policy, body), hashes),
             users::create,
         )
-        .await?;
+        .await;
+    note_conflict(&req, &state.db, &created, move |conn| match user_name {
+        Some(name) => users::id_of_user_name(&tenant, conn, &name),
+        None => Ok(None),
+    })
+    .await;
+    let user = created?;
     Ok(respond(
         StatusCode::CREATED,
         &user,

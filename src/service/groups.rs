@@ -288,6 +288,16 @@ fn load_members(
     }
 }
 
+/// The id of the group named `display_name`: what a refused create
+/// collided with, for the log line (which never shows the name).
+pub fn id_of_display_name(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    display_name: &str,
+) -> Result<Option<SubteamId>, ScimError> {
+    Ok(subteams::id_by_display_name(tenant, conn, display_name)?)
+}
+
 pub fn get(
     tenant: &TenantId,
     conn: &mut DbConnection,

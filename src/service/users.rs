@@ -210,6 +210,19 @@ fn load(
     Ok(StoredUser { row, groups })
 }
 
+/// The id of the user holding `user_name`: what a refused create
+/// collided with, for the log line (which never shows the name).
+pub fn id_of_user_name(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    user_name: &str,
+) -> Result<Option<MemberId>, ScimError> {
+    Ok(
+        members::find_by_user_name(tenant, conn, &user_name.to_lowercase())?
+            .map(|row| row.member_id()),
+    )
+}
+
 pub fn get(
     tenant: &TenantId,
     conn: &mut DbConnection,

@@ -111,6 +111,20 @@ pub fn find(
         .optional()?)
 }
 
+/// The id of the group named `display_name` (ignoring case), if any.
+pub fn id_by_display_name(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    display_name: &str,
+) -> Result<Option<SubteamId>, StoreError> {
+    Ok(scoped(tenant)
+        .filter(subteams::display_name_lower.eq(display_name.to_lowercase()))
+        .select(subteams::id)
+        .first::<String>(conn)
+        .optional()?
+        .map(SubteamId::from_string))
+}
+
 /// Takes the subteam's row lock for the caller's transaction (a no-op
 /// update), so concurrent writes to one group apply one after the other.
 /// `false` if there is no such subteam.
