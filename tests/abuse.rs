@@ -17,30 +17,7 @@ use scimd::http::auth::AuthSettings;
 use scimd::http::limits::ConnectionLimits;
 use scimd::http::throttle::{FailureLimit, TrustedProxies, parse_trusted_proxy};
 
-/// One test per backend for each `async fn(Backend)`: these tests start
-/// servers with their own settings.
-macro_rules! on_both_backends_with_settings {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends_with_settings!(
+for_each_backend!(
     guessed_tokens_get_429_before_argon2_runs,
     forwarded_addresses_count_only_from_a_trusted_proxy,
 );

@@ -401,28 +401,7 @@ async fn the_idp_taking_a_removal_back_ends_its_hold(backend: Backend) {
     assert_eq!(taken_back, 2, "both writes say they took a removal back");
 }
 
-macro_rules! guard_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-guard_tests!(
+for_each_backend!(
     removals_up_to_the_limit_all_go_through,
     a_count_guard_holds_exactly_the_excess_and_emails_the_admins_once,
     a_percentage_guard_counts_the_team_as_the_run_began,

@@ -1165,28 +1165,7 @@ mod mail {
         );
     }
 
-    macro_rules! mail_tests {
-        ($($name:ident),*) => {
-            mod sqlite {
-                $(
-                    #[actix_web::test]
-                    async fn $name() {
-                        super::$name(super::Backend::Sqlite).await;
-                    }
-                )*
-            }
-            mod postgres {
-                $(
-                    #[actix_web::test]
-                    async fn $name() {
-                        super::$name(super::Backend::Postgres).await;
-                    }
-                )*
-            }
-        };
-    }
-
-    mail_tests!(
+    for_each_backend!(
         invites_arrive_once_even_when_the_request_is_retried,
         invites_are_retried_after_a_transient_smtp_failure,
         digest_follows_a_settled_burst,
