@@ -40,6 +40,15 @@ impl StoredUser {
         etag(self.row.version)
     }
 
+    fn server_attrs(&self) -> ServerAttrs<'_> {
+        ServerAttrs {
+            id: &self.row.id,
+            created: &self.row.created_at,
+            last_modified: &self.row.updated_at,
+            version: self.row.version,
+        }
+    }
+
     /// The full resource as JSON text, served from the stored text as it
     /// is (see `stored_with_server_attrs`).
     pub fn to_json_text(&self, base_url: &str) -> String {
@@ -50,12 +59,7 @@ impl StoredUser {
         stored_with_server_attrs(
             KIND,
             self.row.scim_resource.as_deref().unwrap_or("{}"),
-            &ServerAttrs {
-                id: &self.row.id,
-                created: &self.row.created_at,
-                last_modified: &self.row.updated_at,
-                version: self.row.version,
-            },
+            &self.server_attrs(),
             base_url,
             groups.as_slice(),
         )
@@ -68,12 +72,7 @@ impl StoredUser {
         let mut resource = with_server_attrs(
             KIND,
             self.row.scim_resource.as_deref().unwrap_or("{}"),
-            &ServerAttrs {
-                id: &self.row.id,
-                created: &self.row.created_at,
-                last_modified: &self.row.updated_at,
-                version: self.row.version,
-            },
+            &self.server_attrs(),
             base_url,
         );
         // `active` has no default in RFC 7643, but clients read it back (Okta's
