@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::process::{Database, Server, server_dirs};
+use common::process::{Database, Server, list_all, server_dirs};
 use common::{Backend, cli_output, user_body};
 use tokio::sync::Mutex;
 
@@ -53,34 +53,6 @@ fn start_writers(
             })
         })
         .collect()
-}
-
-/// Every userName the server holds, a page of 500 at a time.
-async fn user_names(server: &Server, token: &str) -> HashSet<String> {
-    let client = reqwest::Client::new();
-    let mut names = HashSet::new();
-    loop {
-        let page: serde_json::Value = client
-            .get(format!(
-                "{}/Users?attributes=userName&count=500&startIndex={}",
-                server.scim(),
-                names.len() + 1
-            ))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let resources = page["Resources"].as_array().cloned().unwrap_or_default();
-        if resources.is_empty() {
-            return names;
-        }
-        for user in resources {
-            names.insert(user["userName"].as_str().unwrap().to_owned());
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,7 +109,16 @@ async fn a_backup_taken_under_load_holds_every_write_acknowledged_before_it() {
     // The copy is a database a server starts on, with the same token.
     let restored_url = copy.to_str().unwrap().to_owned();
     let restored = Server::start(&dirs[1], &restored_url, &[], &[]).await;
-    let names = user_names(&restored, &database.token).await;
+    let names: HashSet<String> = list_all(
+        &reqwest::Client::new(),
+        &restored.scim(),
+        &database.token,
+        "Users",
+    )
+    .await
+    .values()
+    .map(|user| user["userName"].as_str().unwrap().to_owned())
+    .collect();
     let missing: Vec<&&String> = before.iter().filter(|n| !names.contains(**n)).collect();
     assert!(missing.is_empty(), "lost in the backup: {missing:?}");
     let all: HashSet<&String> = acknowledged.iter().map(|(name, _)| name).collect();

@@ -14,12 +14,12 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::process::{Database, Server};
+use common::process::{Database, Server, list_all};
 use common::{Backend, GROUP_SCHEMA, PATCH_OP, USER_SCHEMA};
 use diesel::prelude::*;
 use rand::rngs::StdRng;
@@ -227,45 +227,6 @@ async fn drive(
         }
     }
     ledger
-}
-
-/// Every page of a list, as id → resource.
-async fn list_all(
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
-    kind: &str,
-) -> BTreeMap<String, Value> {
-    let mut all = BTreeMap::new();
-    let mut start = 1;
-    loop {
-        let page: Value = client
-            .get(format!("{base}/{kind}?startIndex={start}&count=1000"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let resources = page["Resources"].as_array().cloned().unwrap_or_default();
-        let total = page["totalResults"].as_u64().unwrap();
-        for resource in &resources {
-            all.insert(
-                resource["id"].as_str().unwrap().to_owned(),
-                resource.clone(),
-            );
-        }
-        start += resources.len();
-        if resources.is_empty() || start as u64 > total {
-            assert_eq!(
-                all.len() as u64,
-                total,
-                "a full listing has totalResults items"
-            );
-            return all;
-        }
-    }
 }
 
 /// Checks every acknowledged write against a server started after the

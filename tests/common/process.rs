@@ -2,6 +2,7 @@
 //! only a process has: its own memory (two servers on one database), a
 //! `kill -9`, or its log on stderr.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use scimd::admin;
 use scimd::store::db::{self, DbPool};
+use serde_json::Value;
 
 use super::{Backend, SCIM_PATH, Scratch, scratch_database};
 
@@ -248,4 +250,43 @@ pub fn server_dirs(count: usize) -> (tempfile::TempDir, Vec<PathBuf>) {
         })
         .collect();
     (root, dirs)
+}
+
+/// Every page of a list, as id → resource.
+pub async fn list_all(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    kind: &str,
+) -> BTreeMap<String, Value> {
+    let mut all = BTreeMap::new();
+    let mut start = 1;
+    loop {
+        let page: Value = client
+            .get(format!("{base}/{kind}?startIndex={start}&count=1000"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let resources = page["Resources"].as_array().cloned().unwrap_or_default();
+        let total = page["totalResults"].as_u64().unwrap();
+        for resource in &resources {
+            all.insert(
+                resource["id"].as_str().unwrap().to_owned(),
+                resource.clone(),
+            );
+        }
+        start += resources.len();
+        if resources.is_empty() || start as u64 > total {
+            assert_eq!(
+                all.len() as u64,
+                total,
+                "a full listing has totalResults items"
+            );
+            return all;
+        }
+    }
 }
