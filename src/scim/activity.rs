@@ -142,6 +142,10 @@ pub const NOT_IN_TEAM: &str = "not in the team";
 /// the guard held): not an addition or a removal either.
 pub const TEAM_UNCHANGED: &str = "team unchanged";
 
+/// The operations by which a member joins the team, unless the detail
+/// starts with `NOT_IN_TEAM` or `TEAM_UNCHANGED`.
+pub const ADDITIONS: [&str; 3] = ["create", "adopt", "reactivate"];
+
 /// How many members a membership detail names before it only counts.
 pub const NAMED_MEMBERS: usize = 5;
 
@@ -269,7 +273,7 @@ impl LoggedEvent {
 
     /// A member who joined the team (created, adopted or back).
     pub fn is_addition(&self) -> bool {
-        self.moved_team() && matches!(self.operation.as_str(), "create" | "adopt" | "reactivate")
+        self.moved_team() && ADDITIONS.contains(&self.operation.as_str())
     }
 
     /// A member who left the team (deactivated, deleted, or a held removal approved).

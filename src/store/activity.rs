@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::scim::activity::{LoggedEvent, NOT_IN_TEAM, NewEvent};
+use crate::scim::activity::{ADDITIONS, LoggedEvent, NOT_IN_TEAM, NewEvent, TEAM_UNCHANGED};
 use crate::scim::ids::TenantId;
 use crate::scim::time;
 use crate::store::Db;
@@ -171,7 +171,8 @@ pub fn times_before(
         .load(conn)?)
 }
 
-/// How many members joined the team (created, adopted, back) since `since`.
+/// How many members joined the team (created, adopted, back) since `since`:
+/// the events `LoggedEvent::is_addition` counts, counted in the database.
 pub fn additions_since(
     tenant: &TenantId,
     conn: &mut DbConnection,
@@ -181,12 +182,14 @@ pub fn additions_since(
         .filter(provisioning_events::tenant_id.eq(tenant.as_str()))
         .filter(provisioning_events::occurred_at.ge(since))
         .filter(provisioning_events::resource_type.eq("User"))
-        .filter(provisioning_events::operation.eq_any(["create", "adopt", "reactivate"]))
+        .filter(provisioning_events::operation.eq_any(ADDITIONS))
         .filter(provisioning_events::status.lt(400))
         .filter(
             provisioning_events::detail
                 .is_null()
-                .or(provisioning_events::detail.not_like(format!("{NOT_IN_TEAM}%"))),
+                .or(provisioning_events::detail
+                    .not_like(format!("{NOT_IN_TEAM}%"))
+                    .and(provisioning_events::detail.not_like(format!("{TEAM_UNCHANGED}%")))),
         )
         .count()
         .get_result(conn)?)
