@@ -457,8 +457,6 @@ pub fn members_page(
         .collect())
 }
 
-/// Whether the subteam has more than `limit` members; costs at most `limit`
-/// index steps however large the subteam is.
 /// Records that a write added `delta` members to the group (negative:
 /// removed), in the caller's transaction.
 pub fn count_members(
