@@ -103,22 +103,23 @@ pub fn check_lengths(kind: ResourceKind, resource: &Value) -> Result<(), ScimErr
         let Some(value) = container.and_then(|c| c.get(limit.attribute)) else {
             continue;
         };
-        let name = match limit.extension {
+        // Built only for an error: this runs on every write.
+        let name = || match limit.extension {
             Some(urn) => format!("{urn}:{}", limit.attribute),
             None => limit.attribute.to_owned(),
         };
         match (limit.sub, value) {
-            (None, value) => within(value, limit.max_chars, || name.clone())?,
+            (None, value) => within(value, limit.max_chars, name)?,
             (Some(sub), Value::Array(items)) => {
                 for (i, item) in items.iter().enumerate() {
                     if let Some(value) = item.get(sub) {
-                        within(value, limit.max_chars, || format!("{name}[{i}].{sub}"))?;
+                        within(value, limit.max_chars, || format!("{}[{i}].{sub}", name()))?;
                     }
                 }
             }
             (Some(sub), item) => {
                 if let Some(value) = item.get(sub) {
-                    within(value, limit.max_chars, || format!("{name}.{sub}"))?;
+                    within(value, limit.max_chars, || format!("{}.{sub}", name()))?;
                 }
             }
         }
