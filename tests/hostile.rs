@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestApp, assert_scim_error, json};
+use common::{ENTERPRISE, TestApp, assert_scim_error, json};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -244,8 +244,6 @@ const CONTROL_CHARACTERS: &[Case] = &[
         "startIndex must be an integer",
     ),
 ];
-
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 const TOO_LONG: &[Case] = &[
     (
