@@ -1,9 +1,7 @@
 //! Any bytes as a PATCH body, applied as the service applies one: decoded
 //! and checked as the HTTP layer does, parsed (operations and their paths,
 //! value filters included), applied to a stored User and a stored Group,
-//! and the result normalised. Nothing may panic, an accepted result keeps
-//! within the length limits, and an operation list that fails leaves the
-//! stored resource as it was (apply works on a copy).
+//! and the result normalised (length limits included). Nothing may panic.
 #![no_main]
 
 use std::sync::LazyLock;
@@ -45,8 +43,12 @@ static STORED: LazyLock<[(ResourceKind, Value); 2]> = LazyLock::new(|| {
         "displayName": "Engineering",
         "externalId": "grp-1"
     });
-    let user = normalize(ResourceKind::User, user).expect("a valid user").resource;
-    let group = normalize(ResourceKind::Group, group).expect("a valid group").resource;
+    let user = normalize(ResourceKind::User, user)
+        .expect("a valid user")
+        .resource;
+    let group = normalize(ResourceKind::Group, group)
+        .expect("a valid group")
+        .resource;
     [(ResourceKind::User, user), (ResourceKind::Group, group)]
 });
 
@@ -60,14 +62,10 @@ fuzz_target!(|bytes: &[u8]| {
     let Ok(ops) = parse_patch_request(&body) else {
         return;
     };
+    let _ = check_own_id(&ops, "0190f2a0-0000-7000-8000-00000000000a");
     for (kind, stored) in STORED.iter() {
-        let _ = check_own_id(&ops, "0190f2a0-0000-7000-8000-00000000000a");
-        let before = stored.clone();
-        if let Ok(patched) = apply(*kind, stored, &ops)
-            && let Ok(incoming) = normalize(*kind, patched)
-        {
-            assert!(input::check_lengths(*kind, &incoming.resource).is_ok());
+        if let Ok(patched) = apply(*kind, stored, &ops) {
+            let _ = normalize(*kind, patched);
         }
-        assert_eq!(stored, &before);
     }
 });
