@@ -26,7 +26,10 @@ fuzz_target!(|bytes: &[u8]| {
         };
         let again = normalize(kind, incoming.resource.clone())
             .expect("a normalised resource normalises again");
-        assert_eq!(again.resource, incoming.resource, "normalising twice changed it");
+        assert_eq!(
+            again.resource, incoming.resource,
+            "normalising twice changed it"
+        );
         if kind == ResourceKind::User {
             let user = &incoming.resource;
             let _ = policy.check_names(user);
