@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::future::Future;
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -94,11 +93,6 @@ impl Authenticator {
         }
     }
 
-    /// The address a request's failures are counted against.
-    pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
-        self.settings.trusted_proxies.client_ip(req)
-    }
-
     fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], CacheEntry>> {
         // A panic while holding the lock cannot leave a half-written entry worth distrusting.
         self.cache
@@ -144,12 +138,12 @@ impl Authenticator {
         );
     }
 
-    /// The tenant of the bearer token in `authorization`, presented by a
-    /// client at `client` (see `client_ip`).
+    /// The tenant of the bearer token in `authorization`, presented with
+    /// `req` (whose client address counts its failures).
     pub async fn authenticate(
         &self,
         authorization: Option<&str>,
-        client: Option<IpAddr>,
+        req: &HttpRequest,
     ) -> Result<AuthTenant, ScimError> {
         let presented = authorization
             .and_then(|value| {
@@ -186,6 +180,8 @@ impl Authenticator {
                     // Before the row is read and argon2 runs: an address
                     // that has failed too often waits (429), whatever it
                     // presents.
+                    // Worked out only here: a cached token needs no address.
+                    let client = self.settings.trusted_proxies.client_ip(req);
                     match self.throttle.admit(client, now) {
                         Ok(admission) => Some(admission),
                         Err(throttled) => {
@@ -337,10 +333,9 @@ impl FromRequest for AuthTenant {
             let state = state.ok_or_else(|| {
                 ScimError::internal(anyhow::anyhow!("application state is not configured"))
             })?;
-            let client = state.auth.client_ip(&req);
             let tenant = state
                 .auth
-                .authenticate(authorization.as_deref(), client)
+                .authenticate(authorization.as_deref(), &req)
                 .await?;
             request_log::set_team(&req, &tenant.tenant_id);
             if let Some(limiter) = &state.rate_limit {
