@@ -173,20 +173,11 @@ async fn search_kind(
                     )
                 })
                 .await?;
-            // Served as stored unless attributes are selected.
-            let resources = if selection.is_default() {
-                listed
-                    .users
-                    .iter()
-                    .map(|user| user.to_json_text(base))
-                    .collect()
-            } else {
-                listed
-                    .users
-                    .iter()
-                    .map(|user| selection.project(kind, user.to_scim(base)).to_string())
-                    .collect()
-            };
+            let resources = listed
+                .users
+                .iter()
+                .map(|user| user.to_selected_text(&selection, base))
+                .collect();
             Ok(Found {
                 total: listed.total,
                 resources,

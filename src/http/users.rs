@@ -7,7 +7,7 @@ use crate::http::auth::AuthTenant;
 use crate::http::params::{Params, RawParams, if_match, none_match};
 use crate::http::request_log::note_conflict;
 use crate::http::state::AppState;
-use crate::http::wire::{JsonBody, base_url, scim_json, scim_json_text};
+use crate::http::wire::{JsonBody, base_url, scim_json_text};
 use crate::scim::ScimError;
 use crate::scim::ids::MemberId;
 use crate::scim::policy::Policy;
@@ -24,12 +24,7 @@ fn respond(
     base: &str,
 ) -> HttpResponse {
     let location = format!("{base}/{}/{}", KIND.endpoint(), user.row.id);
-    // Served as stored unless attributes are selected.
-    let mut response = if selection.is_default() {
-        scim_json_text(status, user.to_json_text(base))
-    } else {
-        scim_json(status, &selection.project(KIND, user.to_scim(base)))
-    };
+    let mut response = scim_json_text(status, user.to_selected_text(selection, base));
     let headers = response.headers_mut();
     if let Ok(etag) = header::HeaderValue::from_str(&user.etag()) {
         headers.insert(header::ETAG, etag);

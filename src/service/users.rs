@@ -11,7 +11,7 @@ use crate::scim::list::{Cursor, ListRequest};
 use crate::scim::patch;
 use crate::scim::policy::{CardWrite, Deprovisioning, Policy, Standing};
 use crate::scim::query::{self, Column, Condition, SqlValue};
-use crate::scim::resource::{self, Incoming};
+use crate::scim::resource::{self, AttributeSelection, Incoming};
 use crate::scim::schema::ResourceKind;
 use crate::scim::token;
 use crate::service::guard::{self, Removal};
@@ -64,6 +64,16 @@ impl StoredUser {
             groups.as_slice(),
         )
         .unwrap_or_else(|| self.to_scim(base_url).to_string())
+    }
+
+    /// The resource as JSON text with the attributes `selection` asks for:
+    /// served as stored unless attributes are selected.
+    pub fn to_selected_text(&self, selection: &AttributeSelection, base_url: &str) -> String {
+        if selection.is_default() {
+            self.to_json_text(base_url)
+        } else {
+            selection.project(KIND, self.to_scim(base_url)).to_string()
+        }
     }
 
     /// The full resource: the client's attributes, `id`, `meta` and the
