@@ -55,10 +55,13 @@ pub async fn create(
             groups::create(scope, conn, body)
         })
         .await;
-    note_conflict(&req, &state.db, &created, move |conn| match display_name {
-        Some(name) => groups::id_of_display_name(&tenant, conn, &name),
-        None => Ok(None),
-    })
+    note_conflict(
+        &req,
+        &state.db,
+        &created,
+        display_name,
+        move |conn, name| groups::id_of_display_name(&tenant, conn, name),
+    )
     .await;
     let group = created?;
     Ok(respond(

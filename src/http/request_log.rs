@@ -135,18 +135,20 @@ pub async fn handle<B: MessageBody>(
 struct Conflicting(String);
 
 /// After a create: when it was refused as a duplicate, finds (with
-/// `lookup`, by the name the client sent) the resource it collided with,
+/// `lookup`, by the `name` the client sent) the resource it collided with,
 /// so its error line names that id instead of the name.
 pub async fn note_conflict<T, Id>(
     req: &HttpRequest,
     db: &Db,
     created: &Result<T, ScimError>,
-    lookup: impl FnOnce(&mut DbConnection) -> Result<Option<Id>, ScimError> + Send + 'static,
+    name: Option<String>,
+    lookup: impl FnOnce(&mut DbConnection, &str) -> Result<Option<Id>, ScimError> + Send + 'static,
 ) where
     Id: ToString + Send + 'static,
 {
     if matches!(created, Err(ScimError::Uniqueness(_)))
-        && let Ok(Some(id)) = db.read(lookup).await
+        && let Some(name) = name
+        && let Ok(Some(id)) = db.read(move |conn| lookup(conn, &name)).await
     {
         req.extensions_mut().insert(Conflicting(id.to_string()));
     }

@@ -54,9 +54,8 @@ pub async fn create(
             users::create,
         )
         .await;
-    note_conflict(&req, &state.db, &created, move |conn| match user_name {
-        Some(name) => users::id_of_user_name(&tenant, conn, &name),
-        None => Ok(None),
+    note_conflict(&req, &state.db, &created, user_name, move |conn, name| {
+        users::id_of_user_name(&tenant, conn, name)
     })
     .await;
     let user = created?;
