@@ -19,6 +19,13 @@ use tracing_subscriber::EnvFilter;
 
 use super::{db_settings, open};
 
+/// A default duration as a flag's milliseconds: the defaults live with
+/// the settings they belong to, so tests (which use `Default`) and the
+/// binary cannot drift apart.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 #[derive(clap::Args)]
 pub struct ServeArgs {
     /// Listen address, HOST:PORT.
@@ -35,14 +42,14 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIMD_BOOTSTRAP_TOKEN_FILE")]
     bootstrap_token_file: Option<PathBuf>,
     /// Database connections in the pool (also bounds concurrent DB work).
-    #[arg(long, env = "SCIMD_DB_POOL_SIZE", default_value_t = 8)]
+    #[arg(long, env = "SCIMD_DB_POOL_SIZE", default_value_t = DbSettings::default().pool_size)]
     pool_size: u32,
     /// Milliseconds a request waits for a database connection before it is
     /// answered 503 with Retry-After.
     #[arg(
         long,
         env = "SCIMD_DB_WAIT_MS",
-        default_value_t = 1000,
+        default_value_t = millis(DbSettings::default().wait),
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     db_wait_ms: u64,
@@ -52,7 +59,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "SCIMD_STATEMENT_TIMEOUT_MS",
-        default_value_t = 5000,
+        default_value_t = DbSettings::default().statement_timeout.map_or(0, millis),
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     statement_timeout_ms: u64,
@@ -102,13 +109,13 @@ pub struct ServeArgs {
     trusted_proxies: Vec<ipnet::IpNet>,
     /// Failed authentications a client address may make in a burst before
     /// it gets 429 (0: no limit); the budget refills over the window.
-    #[arg(long, env = "SCIMD_AUTH_FAILURES", default_value_t = 10)]
+    #[arg(long, env = "SCIMD_AUTH_FAILURES", default_value_t = FailureLimit::default().failures)]
     auth_failures: u32,
     /// Seconds over which an address's failure budget refills.
     #[arg(
         long,
         env = "SCIMD_AUTH_FAILURE_WINDOW_SECS",
-        default_value_t = 60,
+        default_value_t = FailureLimit::default().window.as_secs(),
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     auth_failure_window_secs: u64,
@@ -117,7 +124,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "SCIMD_HEADER_TIMEOUT_SECS",
-        default_value_t = 5,
+        default_value_t = ConnectionLimits::default().header_timeout.as_secs(),
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     header_timeout_secs: u64,
@@ -126,22 +133,30 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "SCIMD_BODY_TIMEOUT_SECS",
-        default_value_t = 30,
+        default_value_t = ConnectionLimits::default().body_timeout.as_secs(),
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     body_timeout_secs: u64,
     /// Seconds an idle connection is kept for a next request (0: a
     /// connection per request).
-    #[arg(long, env = "SCIMD_KEEP_ALIVE_SECS", default_value_t = 5)]
+    #[arg(
+        long,
+        env = "SCIMD_KEEP_ALIVE_SECS",
+        default_value_t = ConnectionLimits::default().keep_alive.as_secs()
+    )]
     keep_alive_secs: u64,
     /// Seconds a client has to close its side after we close ours.
-    #[arg(long, env = "SCIMD_DISCONNECT_TIMEOUT_SECS", default_value_t = 1)]
+    #[arg(
+        long,
+        env = "SCIMD_DISCONNECT_TIMEOUT_SECS",
+        default_value_t = ConnectionLimits::default().disconnect_timeout.as_secs()
+    )]
     disconnect_timeout_secs: u64,
     /// Open connections per worker; beyond them new ones wait in the backlog.
     #[arg(
         long,
         env = "SCIMD_MAX_CONNECTIONS",
-        default_value_t = 256,
+        default_value_t = ConnectionLimits::default().max_connections as u64,
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     max_connections: u64,
@@ -149,7 +164,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "SCIMD_BACKLOG",
-        default_value_t = 1024,
+        default_value_t = ConnectionLimits::default().backlog,
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     backlog: u32,
