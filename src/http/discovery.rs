@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::config;
 use crate::http::auth::AuthTenant;
-use crate::http::wire::{base_url, list_response, scim_json};
+use crate::http::wire::{base_url, list_response_text, scim_json, scim_json_text};
 use crate::scim::ScimError;
 use crate::scim::schema::schema_documents;
 
@@ -66,13 +66,20 @@ pub async fn service_provider_config(req: HttpRequest, _auth: AuthTenant) -> Htt
     )
 }
 
+/// Every document of a kind, as one unpaged ListResponse.
+fn all_of(docs: &[Value]) -> HttpResponse {
+    let texts: Vec<String> = docs.iter().map(Value::to_string).collect();
+    let body = list_response_text(docs.len(), &texts, &[("startIndex", "1".to_owned())]);
+    scim_json_text(StatusCode::OK, body)
+}
+
 pub async fn resource_types(req: HttpRequest, _auth: AuthTenant) -> HttpResponse {
     let base = base_url(&req);
     let docs: Vec<Value> = RESOURCE_TYPES
         .iter()
         .map(|doc| located_resource_type(&base, doc))
         .collect();
-    scim_json(StatusCode::OK, &list_response(docs.len(), 1, docs))
+    all_of(&docs)
 }
 
 pub async fn resource_type(
@@ -94,7 +101,7 @@ pub async fn schemas(req: HttpRequest, _auth: AuthTenant) -> HttpResponse {
         .iter()
         .map(|doc| located_schema(&base, doc))
         .collect();
-    scim_json(StatusCode::OK, &list_response(docs.len(), 1, docs))
+    all_of(&docs)
 }
 
 pub async fn schema(

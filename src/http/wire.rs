@@ -6,7 +6,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::config::REQUEST_BODY_MAX_BYTES;
 use crate::http::{SCIM_CONTENT_TYPE, SCIM_PREFIXES};
@@ -65,16 +65,6 @@ pub fn list_response_text(total: usize, resources: &[String], paging: &[(&str, S
     }
     out.push_str("]}");
     out
-}
-
-pub fn list_response(total: usize, start_index: usize, resources: Vec<Value>) -> Value {
-    json!({
-        "schemas": [LIST_RESPONSE_URN],
-        "totalResults": total,
-        "itemsPerPage": resources.len(),
-        "startIndex": start_index,
-        "Resources": resources,
-    })
 }
 
 /// A JSON request body. Parsed by us rather than actix's `Json` so that
