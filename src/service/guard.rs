@@ -178,16 +178,25 @@ pub fn cancelled_detail() -> String {
     format!("{TEAM_UNCHANGED}: the IdP took back a removal the guard kept from the team")
 }
 
-/// The IdP took back a held removal (`active: true`, or the user created
-/// again after a held DELETE): the hold ends, nothing else changes.
-pub fn cancel(
-    tenant: &TenantId,
+/// The IdP took back a held removal (`active: true`, the user created
+/// again after a held DELETE, or a DELETE after a held deactivation): the
+/// member's open hold, if any, ends and is returned; nothing else changes.
+pub fn cancel_open(
+    scope: &Scope<'_>,
     conn: &mut DbConnection,
-    held: &Held,
-    by: &str,
-) -> Result<(), ScimError> {
-    holds::resolve(tenant, conn, held.id, Resolution::Cancelled, by)?;
-    Ok(())
+    member: &MemberId,
+) -> Result<Option<Held>, ScimError> {
+    let Some(held) = holds::open_for(scope.tenant, conn, member)? else {
+        return Ok(None);
+    };
+    holds::resolve(
+        scope.tenant,
+        conn,
+        held.id,
+        Resolution::Cancelled,
+        &scope.actor.token_label,
+    )?;
+    Ok(Some(held))
 }
 
 /// An admin's decision on held removals.

@@ -21,7 +21,7 @@ use crate::service::{
 };
 use crate::store::StoreError;
 use crate::store::db::{DbConnection, write_transaction};
-use crate::store::holds::{self, HeldKind};
+use crate::store::holds::HeldKind;
 use crate::store::members::{self, LockFor, MemberRow, MemberWrite};
 use crate::store::outbox::{self, NewEmail};
 use crate::store::subteams::{self, GroupRef};
@@ -400,9 +400,7 @@ pub fn create(
                         // along, is back in the member lists of the groups it
                         // kept (a DELETE that went through left none).
                         if operation == Operation::Reactivate && existing.in_team {
-                            if let Some(held) = holds::open_for(scope.tenant, conn, &id)? {
-                                guard::cancel(scope.tenant, conn, &held, &scope.actor.token_label)?;
-                            }
+                            guard::cancel_open(scope, conn, &id)?;
                             subteams::shift_member_everywhere(scope.tenant, conn, &id, 1)?;
                             hold_cancelled = true;
                         }
@@ -567,10 +565,7 @@ fn guard_deactivation(
     // In the team though the IdP said inactive: only the guard leaves a
     // member so, with the removal held or turned down by an admin.
     if current.in_team && !current.active {
-        if standing.in_team
-            && let Some(held) = holds::open_for(scope.tenant, conn, &current.member_id())?
-        {
-            guard::cancel(scope.tenant, conn, &held, &scope.actor.token_label)?;
+        if standing.in_team && guard::cancel_open(scope, conn, &current.member_id())?.is_some() {
             return Ok(Guarded::Cancelled);
         }
         // Still inactive: the same removal again (Okta's PUTs repeat the
@@ -705,11 +700,8 @@ fn hold_delete(
     current: &MemberRow,
 ) -> Result<Option<Change>, ScimError> {
     let id = current.member_id();
-    let run_started_at = match holds::open_for(scope.tenant, conn, &id)? {
-        Some(held) => {
-            guard::cancel(scope.tenant, conn, &held, &scope.actor.token_label)?;
-            held.run_started_at
-        }
+    let run_started_at = match guard::cancel_open(scope, conn, &id)? {
+        Some(held) => held.run_started_at,
         None => match guard::check(scope, conn)? {
             Removal::Apply => return Ok(None),
             Removal::Hold { run_started_at } => run_started_at,
