@@ -874,14 +874,14 @@ pub fn list(
         let total = usize::from(found.is_some());
         let page = request.page;
         let users = match found {
-            Some(row) if page.offset() == 0 && page.count > 0 => {
-                let groups = if with_groups {
-                    subteams::groups_of_member(tenant, conn, &row.member_id())?
-                } else {
-                    Vec::new()
-                };
-                vec![StoredUser { row, groups }]
-            }
+            Some(row) if page.offset() == 0 && page.count > 0 => vec![if with_groups {
+                load(tenant, conn, row)?
+            } else {
+                StoredUser {
+                    row,
+                    groups: Vec::new(),
+                }
+            }],
             _ => Vec::new(),
         };
         return Ok(Listed {
