@@ -275,21 +275,8 @@ pub fn check_search_strings(body: &Value) -> Result<(), ScimError> {
         return check_strings(body);
     };
     let mut path = Vec::new();
-    let found = object.iter().find_map(|(key, item)| {
-        path.push(Step::Key(key));
-        let found = forbidden_control(key).or_else(|| {
-            if key.eq_ignore_ascii_case("filter") && item.is_string() {
-                None
-            } else {
-                find_control(item, &mut path)
-            }
-        });
-        if found.is_none() {
-            path.pop();
-        }
-        found
-    });
-    refuse(found, &path)
+    let filter = |key: &str, item: &Value| key.eq_ignore_ascii_case("filter") && item.is_string();
+    refuse(find_in_object(object, &mut path, filter), &path)
 }
 
 fn refuse(found: Option<char>, path: &[Step<'_>]) -> Result<(), ScimError> {
@@ -315,16 +302,32 @@ fn find_control<'a>(value: &'a Value, path: &mut Vec<Step<'a>>) -> Option<char> 
             }
             found
         }),
-        Value::Object(object) => object.iter().find_map(|(key, item)| {
-            path.push(Step::Key(key));
-            let found = forbidden_control(key).or_else(|| find_control(item, path));
-            if found.is_none() {
-                path.pop();
-            }
-            found
-        }),
+        Value::Object(object) => find_in_object(object, path, |_, _| false),
         Value::Null | Value::Bool(_) | Value::Number(_) => None,
     }
+}
+
+/// `find_control` over an object's keys and values, except the values
+/// `skip` picks out (their keys are still checked).
+fn find_in_object<'a>(
+    object: &'a Map<String, Value>,
+    path: &mut Vec<Step<'a>>,
+    skip: impl Fn(&str, &Value) -> bool,
+) -> Option<char> {
+    object.iter().find_map(|(key, item)| {
+        path.push(Step::Key(key));
+        let found = forbidden_control(key).or_else(|| {
+            if skip(key, item) {
+                None
+            } else {
+                find_control(item, path)
+            }
+        });
+        if found.is_none() {
+            path.pop();
+        }
+        found
+    })
 }
 
 fn render(path: &[Step<'_>]) -> String {
