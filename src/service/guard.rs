@@ -13,7 +13,7 @@ use chrono::Duration;
 use crate::scim::ScimError;
 use crate::scim::activity::{Change, Operation, TEAM_UNCHANGED};
 use crate::scim::ids::{MemberId, TenantId};
-use crate::scim::policy::Deprovisioning;
+use crate::scim::policy::{Deprovisioning, RemovalGuard};
 use crate::scim::schema::ResourceKind;
 use crate::scim::time;
 use crate::service::{Scope, record};
@@ -141,20 +141,46 @@ pub fn hold(
     let Some(guard) = scope.policy.removal_guard else {
         return Ok(String::new());
     };
-    let team =
-        tenants::find(conn, scope.tenant)?.map_or_else(|| scope.tenant.to_string(), |t| t.name);
-    let recipients = scope
+    // Once per run and address: after a run's first hold, every recipient
+    // has had the email, and nothing more is written or built.
+    let mut unsent = Vec::new();
+    for recipient in scope
         .policy
-        .admin_recipients(members::team_admin_emails(scope.tenant, conn)?);
-    for recipient in &recipients {
-        outbox::enqueue_once(
+        .admin_recipients(members::team_admin_emails(scope.tenant, conn)?)
+    {
+        let dedupe_key = format!("guard:{run_started_at}:{}", recipient.to_lowercase());
+        if !outbox::is_queued(scope.tenant, conn, &dedupe_key)? {
+            unsent.push((recipient, dedupe_key));
+        }
+    }
+    if !unsent.is_empty() {
+        let team =
+            tenants::find(conn, scope.tenant)?.map_or_else(|| scope.tenant.to_string(), |t| t.name);
+        email_admins(scope, conn, &team, guard, unsent)?;
+    }
+    Ok(format!(
+        "{} held: this sync run has made the {guard} of removals the team's guard allows",
+        kind.as_str()
+    ))
+}
+
+/// The guard's alert, to each (address, dedupe key) not yet sent it.
+fn email_admins(
+    scope: &Scope<'_>,
+    conn: &mut DbConnection,
+    team: &str,
+    guard: RemovalGuard,
+    unsent: Vec<(String, String)>,
+) -> Result<(), ScimError> {
+    for (recipient, dedupe_key) in unsent {
+        outbox::enqueue(
             scope.tenant,
             conn,
             &NewEmail {
                 kind: "guard",
-                dedupe_key: format!("guard:{run_started_at}:{}", recipient.to_lowercase()),
+                dedupe_key,
                 member_id: None,
-                recipient,
+                recipient: &recipient,
                 subject: format!("{team}: removals held by the deprovisioning guard"),
                 body: format!(
                     "Your identity provider removed more members of {team} in one sync than the \
@@ -167,10 +193,7 @@ pub fn hold(
             },
         )?;
     }
-    Ok(format!(
-        "{} held: this sync run has made the {guard} of removals the team's guard allows",
-        kind.as_str()
-    ))
+    Ok(())
 }
 
 /// The log's detail for a write that took back a held removal.

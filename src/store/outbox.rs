@@ -61,6 +61,20 @@ pub fn enqueue(
     Ok(())
 }
 
+/// Whether an email with this dedupe key exists (sent or not).
+pub fn is_queued(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    dedupe_key: &str,
+) -> Result<bool, StoreError> {
+    let existing: i64 = outbox::table
+        .filter(outbox::tenant_id.eq(tenant.as_str()))
+        .filter(outbox::dedupe_key.eq(dedupe_key))
+        .count()
+        .get_result(conn)?;
+    Ok(existing > 0)
+}
+
 /// Queues the email unless one with its dedupe key exists (sent or not);
 /// whether it was queued. The caller holds a write transaction.
 pub fn enqueue_once(
@@ -68,12 +82,7 @@ pub fn enqueue_once(
     conn: &mut DbConnection,
     email: &NewEmail<'_>,
 ) -> Result<bool, StoreError> {
-    let existing: i64 = outbox::table
-        .filter(outbox::tenant_id.eq(tenant.as_str()))
-        .filter(outbox::dedupe_key.eq(&email.dedupe_key))
-        .count()
-        .get_result(conn)?;
-    if existing > 0 {
+    if is_queued(tenant, conn, &email.dedupe_key)? {
         return Ok(false);
     }
     enqueue(tenant, conn, email)?;
