@@ -6,13 +6,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::http::bucket::Bucket;
 use crate::scim::ScimError;
 use crate::scim::ids::TenantId;
-
-struct Bucket {
-    tokens: f64,
-    refilled_at: Instant,
-}
 
 pub struct RateLimiter {
     /// Requests per second per tenant; the bucket holds one second's worth.
@@ -32,20 +28,11 @@ impl RateLimiter {
     pub fn admit(&self, tenant: &TenantId) -> Result<(), ScimError> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let bucket = buckets.entry(tenant.clone()).or_insert(Bucket {
-            tokens: self.per_second,
-            refilled_at: now,
-        });
-        let elapsed = now.duration_since(bucket.refilled_at).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.per_second).min(self.per_second);
-        bucket.refilled_at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            return Ok(());
-        }
-        let wait = (1.0 - bucket.tokens) / self.per_second;
-        // Whole seconds, at least one, as Retry-After takes.
-        Err(ScimError::TooManyRequests(wait.ceil().max(1.0) as u64))
+        buckets
+            .entry(tenant.clone())
+            .or_insert_with(|| Bucket::full(self.per_second, now))
+            .take(now, self.per_second, self.per_second)
+            .map_err(ScimError::TooManyRequests)
     }
 }
 

@@ -13,6 +13,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header::HeaderName;
 use ipnet::IpNet;
 
+use crate::http::bucket::Bucket;
 use crate::scim::ScimError;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -124,11 +125,6 @@ impl Default for FailureLimit {
     }
 }
 
-struct Budget {
-    left: f64,
-    refilled_at: Instant,
-}
-
 /// Failed authentications per client address: each address holds a budget
 /// of `failures` that refills over `window`. A request that may fail takes
 /// one unit before anything costly runs and gives it back if it succeeds.
@@ -138,9 +134,9 @@ pub struct FailureThrottle {
 }
 
 struct Table {
-    budgets: HashMap<IpAddr, Budget>,
+    budgets: HashMap<IpAddr, Bucket>,
     /// Shared by addresses that found the table full.
-    overflow: Option<Budget>,
+    overflow: Option<Bucket>,
     swept_at: Option<Instant>,
 }
 
@@ -176,14 +172,6 @@ impl FailureThrottle {
         self.capacity() / self.limit.window.as_secs_f64().max(0.001)
     }
 
-    fn refill(&self, budget: &mut Budget, now: Instant) {
-        let elapsed = now
-            .saturating_duration_since(budget.refilled_at)
-            .as_secs_f64();
-        budget.left = (budget.left + elapsed * self.rate()).min(self.capacity());
-        budget.refilled_at = now;
-    }
-
     /// Takes one unit of `ip`'s budget, or refuses with the seconds until
     /// one is back (`None` address: requests without a peer share one).
     pub fn admit(&self, ip: Option<IpAddr>, now: Instant) -> Result<Admission, ScimError> {
@@ -201,25 +189,21 @@ impl FailureThrottle {
         }
         let (budget, admission) =
             if table.budgets.len() < MAX_ADDRESSES || table.budgets.contains_key(&key) {
-                let budget = table.budgets.entry(key).or_insert(Budget {
-                    left: capacity,
-                    refilled_at: now,
-                });
+                let budget = table
+                    .budgets
+                    .entry(key)
+                    .or_insert_with(|| Bucket::full(capacity, now));
                 (budget, Admission { key: Some(key) })
             } else {
-                let budget = table.overflow.get_or_insert(Budget {
-                    left: capacity,
-                    refilled_at: now,
-                });
+                let budget = table
+                    .overflow
+                    .get_or_insert_with(|| Bucket::full(capacity, now));
                 (budget, Admission { key: None })
             };
-        self.refill(budget, now);
-        if budget.left >= 1.0 {
-            budget.left -= 1.0;
-            return Ok(admission);
-        }
-        let wait = (1.0 - budget.left) / self.rate();
-        Err(ScimError::AuthThrottled(wait.ceil().max(1.0) as u64))
+        budget
+            .take(now, capacity, self.rate())
+            .map(|()| admission)
+            .map_err(ScimError::AuthThrottled)
     }
 
     /// The admitted request authenticated (or could not be checked for a
@@ -235,7 +219,7 @@ impl FailureThrottle {
             None => table.overflow.as_mut(),
         };
         if let Some(budget) = budget {
-            budget.left = (budget.left + 1.0).min(capacity);
+            budget.give_back(capacity);
         }
     }
 
@@ -248,11 +232,10 @@ impl FailureThrottle {
             return;
         }
         table.swept_at = Some(now);
-        let capacity = self.capacity();
-        table.budgets.retain(|_, budget| {
-            self.refill(budget, now);
-            budget.left < capacity
-        });
+        let (capacity, rate) = (self.capacity(), self.rate());
+        table
+            .budgets
+            .retain(|_, budget| !budget.refill(now, capacity, rate));
     }
 
     #[cfg(test)]
