@@ -9,30 +9,14 @@ mod common;
 use std::time::Duration;
 
 use common::smtp::SmtpSink;
-use common::{Backend, TestApp, TestOptions, json, patch_body, user_body};
+use common::{Backend, TestApp, json, patch_body, user_body};
 use diesel::prelude::*;
-use scimd::jobs::JobSettings;
 use scimd::scim::policy::{Deprovisioning, RemovalGuard};
 use scimd::store::holds::{Held, HeldKind};
 use scimd::store::schema::{members, provisioning_events, subteam_members};
 use serde_json::{Value, json};
 
 const HELD_SUBJECT: &str = "removals held by the deprovisioning guard";
-
-async fn spawn(backend: Backend, sink: &SmtpSink) -> Option<TestApp> {
-    TestApp::spawn_with(
-        backend,
-        TestOptions {
-            jobs: JobSettings {
-                smtp_url: Some(sink.url()),
-                poll: Duration::from_millis(100),
-                ..JobSettings::default()
-            },
-            ..TestOptions::default()
-        },
-    )
-    .await
-}
 
 /// Whether the member is in the team (the member side, not SCIM's `active`).
 fn in_team(app: &TestApp, id: &str) -> Option<bool> {
@@ -105,7 +89,7 @@ fn held_emails(sink: &SmtpSink) -> Vec<common::smtp::Mail> {
 
 async fn removals_up_to_the_limit_all_go_through(backend: Backend) {
     let sink = SmtpSink::start(0);
-    let Some(app) = spawn(backend, &sink).await else {
+    let Some(app) = TestApp::spawn_mailing(backend, &sink).await else {
         return;
     };
     let shown = app.cli(&[
@@ -150,7 +134,7 @@ async fn create_team_admin(app: &TestApp, user_name: &str) -> String {
 
 async fn a_count_guard_holds_exactly_the_excess_and_emails_the_admins_once(backend: Backend) {
     let sink = SmtpSink::start(0);
-    let Some(app) = spawn(backend, &sink).await else {
+    let Some(app) = TestApp::spawn_mailing(backend, &sink).await else {
         return;
     };
     app.set_policy(|p| {
@@ -215,7 +199,7 @@ async fn a_count_guard_holds_exactly_the_excess_and_emails_the_admins_once(backe
 
 async fn a_percentage_guard_counts_the_team_as_the_run_began(backend: Backend) {
     let sink = SmtpSink::start(0);
-    let Some(app) = spawn(backend, &sink).await else {
+    let Some(app) = TestApp::spawn_mailing(backend, &sink).await else {
         return;
     };
     // Ten members from a sync long past.
@@ -256,7 +240,7 @@ async fn a_percentage_guard_counts_the_team_as_the_run_began(backend: Backend) {
 
 async fn approve_and_reject_do_what_they_say(backend: Backend) {
     let sink = SmtpSink::start(0);
-    let Some(app) = spawn(backend, &sink).await else {
+    let Some(app) = TestApp::spawn_mailing(backend, &sink).await else {
         return;
     };
     app.set_policy(|p| {
@@ -362,7 +346,7 @@ async fn approve_and_reject_do_what_they_say(backend: Backend) {
 
 async fn the_idp_taking_a_removal_back_ends_its_hold(backend: Backend) {
     let sink = SmtpSink::start(0);
-    let Some(app) = spawn(backend, &sink).await else {
+    let Some(app) = TestApp::spawn_mailing(backend, &sink).await else {
         return;
     };
     app.set_policy(|p| p.removal_guard = Some(RemovalGuard::Count(0)));

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use common::smtp::SmtpSink;
 use common::{Backend, TestApp, TestOptions, assert_scim_error, json, patch_body, user_body};
-use scimd::jobs::JobSettings;
 use serde_json::json;
 
 async fn scrape(app: &TestApp) -> String {
@@ -250,20 +249,7 @@ async fn an_idle_server_shows_its_pool_process_and_build(app: TestApp) {
 /// A refused delivery and the retry that succeeds are each counted.
 async fn email_deliveries_are_counted_by_outcome(backend: Backend) {
     let sink = SmtpSink::start(1);
-    let Some(app) = TestApp::spawn_with(
-        backend,
-        TestOptions {
-            jobs: JobSettings {
-                smtp_url: Some(sink.url()),
-                poll: Duration::from_millis(100),
-                retry_base: Duration::from_millis(200),
-                ..JobSettings::default()
-            },
-            ..TestOptions::default()
-        },
-    )
-    .await
-    else {
+    let Some(app) = TestApp::spawn_mailing(backend, &sink).await else {
         return;
     };
     app.set_policy(|p| p.invites = true);

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use common::smtp::SmtpSink;
 use common::{
-    ENTERPRISE, GROUP_SCHEMA, TestApp, TestOptions, USER_SCHEMA, assert_scim_error, json,
-    patch_body, user_body,
+    ENTERPRISE, GROUP_SCHEMA, TestApp, USER_SCHEMA, assert_scim_error, json, patch_body, user_body,
 };
 use diesel::prelude::*;
 use reqwest::Method;
@@ -942,22 +941,6 @@ mod mail {
     use super::*;
     use common::Backend;
 
-    async fn spawn(backend: Backend, sink: &SmtpSink) -> Option<TestApp> {
-        TestApp::spawn_with(
-            backend,
-            TestOptions {
-                jobs: JobSettings {
-                    smtp_url: Some(sink.url()),
-                    poll: Duration::from_millis(100),
-                    retry_base: Duration::from_millis(200),
-                    ..JobSettings::default()
-                },
-                ..TestOptions::default()
-            },
-        )
-        .await
-    }
-
     fn outbox_len(app: &TestApp) -> usize {
         let conn = &mut *app.pool.get().unwrap();
         scimd::store::outbox::list(&app.acme(), conn).unwrap().len()
@@ -965,7 +948,7 @@ mod mail {
 
     async fn invites_arrive_once_even_when_the_request_is_retried(backend: Backend) {
         let sink = SmtpSink::start(0);
-        let Some(app) = spawn(backend, &sink).await else {
+        let Some(app) = TestApp::spawn_mailing(backend, &sink).await else {
             return;
         };
         app.create_user("before@example.com").await;
@@ -994,7 +977,7 @@ mod mail {
 
     async fn invites_are_retried_after_a_transient_smtp_failure(backend: Backend) {
         let sink = SmtpSink::start(2);
-        let Some(app) = spawn(backend, &sink).await else {
+        let Some(app) = TestApp::spawn_mailing(backend, &sink).await else {
             return;
         };
         app.set_policy(|p| p.invites = true);
@@ -1012,7 +995,7 @@ mod mail {
 
     async fn digest_follows_a_settled_burst(backend: Backend) {
         let sink = SmtpSink::start(0);
-        let Some(app) = spawn(backend, &sink).await else {
+        let Some(app) = TestApp::spawn_mailing(backend, &sink).await else {
             return;
         };
         app.create_user("before.digest@example.com").await;
@@ -1065,7 +1048,7 @@ mod mail {
         backend: Backend,
     ) {
         let sink = SmtpSink::start(0);
-        let Some(app) = spawn(backend, &sink).await else {
+        let Some(app) = TestApp::spawn_mailing(backend, &sink).await else {
             return;
         };
         app.set_policy(|p| p.admin_roles = true);
@@ -1100,7 +1083,7 @@ mod mail {
 
     async fn digests_go_once_to_each_contact_and_admin_and_can_be_switched_off(backend: Backend) {
         let sink = SmtpSink::start(0);
-        let Some(app) = spawn(backend, &sink).await else {
+        let Some(app) = TestApp::spawn_mailing(backend, &sink).await else {
             return;
         };
         app.set_policy(|p| p.admin_roles = true);

@@ -140,6 +140,20 @@ impl TestApp {
         Self::spawn_with(backend, TestOptions::default()).await
     }
 
+    /// A server whose emails go to `sink`, retried after 200 ms.
+    pub async fn spawn_mailing(backend: Backend, sink: &smtp::SmtpSink) -> Option<TestApp> {
+        let defaults = TestOptions::default();
+        let options = TestOptions {
+            jobs: JobSettings {
+                smtp_url: Some(sink.url()),
+                retry_base: Duration::from_millis(200),
+                ..defaults.jobs
+            },
+            ..defaults
+        };
+        Self::spawn_with(backend, options).await
+    }
+
     pub async fn spawn_with(backend: Backend, options: TestOptions) -> Option<TestApp> {
         let (database_url, scratch) = scratch_database(backend)?;
         let config = ServerConfig {
