@@ -6,87 +6,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
-use common::process::{drain, free_port, scimd};
+use common::process::{Server, scimd};
 use common::{TestApp, json};
 use serde_json::Value;
 
 const SCIM: &str = "/api/external/scim";
-
-/// A `scimd serve` child process whose stdout and stderr are pipes, read
-/// to the end by threads so a chatty server never blocks on a full pipe.
-struct Server {
-    child: Child,
-    port: u16,
-    stdout: Option<JoinHandle<Vec<u8>>>,
-    stderr: Option<JoinHandle<Vec<u8>>>,
-}
-
-/// Everything the server wrote, once it has stopped.
-struct Output {
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-impl Server {
-    async fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let port = free_port();
-        let mut child = scimd(dir)
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = drain(child.stdout.take().unwrap());
-        let stderr = drain(child.stderr.take().unwrap());
-        let server = Server {
-            child,
-            port,
-            stdout: Some(stdout),
-            stderr: Some(stderr),
-        };
-        let client = reqwest::Client::new();
-        for _ in 0..200 {
-            if client.get(server.url("/healthz")).send().await.is_ok() {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not answer on port {port}");
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// SIGTERM, as systemd stops it; a clean stop exits 0.
-    fn stop(mut self) -> Output {
-        let signalled = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(signalled.success());
-        let status = self.child.wait().unwrap();
-        let stdout = self.stdout.take().unwrap().join().unwrap();
-        let stderr = self.stderr.take().unwrap().join().unwrap();
-        let stderr = String::from_utf8(stderr).unwrap();
-        assert!(status.success(), "exit {status:?}; stderr:\n{stderr}");
-        Output { stdout, stderr }
-    }
-}
-
-impl Drop for Server {
-    /// A failed test does not leave its server running.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The id of tenant `default`, as `scimd tenant list` prints it.
 fn default_tenant_id(dir: &Path) -> String {
@@ -133,7 +58,7 @@ fn with_request_id<'a>(lines: &'a [Value], id: &str) -> Vec<&'a Value> {
 async fn a_first_start_with_redirected_output_writes_the_token_to_an_owner_only_file() {
     let dir = tempfile::tempdir().unwrap();
     // Debug logging: the most a token could leak into.
-    let server = Server::start(dir.path(), &[], &[("RUST_LOG", "debug")]).await;
+    let server = Server::start_on_default(dir.path(), &[], &[("RUST_LOG", "debug")]).await;
     let token = read_token(dir.path());
     assert!(token.starts_with("scimd_"), "{token}");
     #[cfg(unix)]
@@ -150,12 +75,12 @@ async fn a_first_start_with_redirected_output_writes_the_token_to_an_owner_only_
     let answer = client.get(&url).bearer_auth(&token).send().await.unwrap();
     assert_eq!(answer.status(), 200);
     assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
-    let output = server.stop();
+    let output = server.stop_cleanly();
 
     assert!(
         output.stdout.is_empty(),
         "nothing on stdout: {:?}",
-        String::from_utf8_lossy(&output.stdout)
+        output.stdout
     );
     assert!(!output.stderr.contains(&token), "{}", output.stderr);
     let database = dir.path().join("scimd.db");
@@ -181,7 +106,9 @@ async fn a_first_start_with_redirected_output_writes_the_token_to_an_owner_only_
     );
 
     // A later start finds the tenant: no new token, and the old file is no obstacle.
-    let again = Server::start(dir.path(), &[], &[]).await.stop();
+    let again = Server::start_on_default(dir.path(), &[], &[])
+        .await
+        .stop_cleanly();
     assert!(!again.stderr.contains("created tenant"), "{}", again.stderr);
     assert_eq!(read_token(dir.path()), token);
 }
@@ -211,7 +138,7 @@ async fn the_token_file_can_be_named_and_is_never_overwritten() {
     );
 
     let chosen = dir.path().join("first-token");
-    let server = Server::start(
+    let server = Server::start_on_default(
         dir.path(),
         &[],
         &[("SCIMD_BOOTSTRAP_TOKEN_FILE", chosen.to_str().unwrap())],
@@ -225,7 +152,7 @@ async fn the_token_file_can_be_named_and_is_never_overwritten() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
-    server.stop();
+    server.stop_cleanly();
     assert!(!token_file(dir.path()).exists(), "only the named file");
 }
 
@@ -234,7 +161,7 @@ async fn the_token_file_can_be_named_and_is_never_overwritten() {
 #[tokio::test]
 async fn logs_to_a_pipe_carry_no_escape_codes() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[], &[("SCIMD_ACCESS_LOG", "true")]).await;
+    let server = Server::start_on_default(dir.path(), &[], &[("SCIMD_ACCESS_LOG", "true")]).await;
     let token = read_token(dir.path());
     let client = reqwest::Client::new();
     for path in ["/ServiceProviderConfig", "/Users?count=1", "/Users/nobody"] {
@@ -243,8 +170,8 @@ async fn logs_to_a_pipe_carry_no_escape_codes() {
         client.get(&url).send().await.unwrap();
     }
     client.get(server.url("/nowhere")).send().await.unwrap();
-    let output = server.stop();
-    assert!(!output.stdout.contains(&0x1b), "no ESC on stdout");
+    let output = server.stop_cleanly();
+    assert!(!output.stdout.contains('\x1b'), "no ESC on stdout");
     assert!(
         !output.stderr.as_bytes().contains(&0x1b),
         "no ESC on stderr"
@@ -270,7 +197,8 @@ async fn logs_to_a_pipe_carry_no_escape_codes() {
 #[tokio::test]
 async fn the_access_log_has_one_line_per_request_and_never_the_token() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["--access-log", "--log-format", "json"], &[]).await;
+    let server =
+        Server::start_on_default(dir.path(), &["--access-log", "--log-format", "json"], &[]).await;
     let token = read_token(dir.path());
     let client = reqwest::Client::new();
     let filter = "userName eq \"ann.secret@example.com\"";
@@ -294,7 +222,7 @@ async fn the_access_log_has_one_line_per_request_and_never_the_token() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 401);
-    let output = server.stop();
+    let output = server.stop_cleanly();
     let team = default_tenant_id(dir.path());
 
     let lines = json_lines(&output.stderr);
@@ -352,7 +280,7 @@ async fn the_access_log_has_one_line_per_request_and_never_the_token() {
 #[tokio::test]
 async fn an_error_line_names_the_team_and_request_but_no_personal_data() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["--log-format", "json"], &[]).await;
+    let server = Server::start_on_default(dir.path(), &["--log-format", "json"], &[]).await;
     let token = read_token(dir.path());
     let client = reqwest::Client::new();
     let user = serde_json::json!({
@@ -383,7 +311,7 @@ async fn an_error_line_names_the_team_and_request_but_no_personal_data() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
-    let output = server.stop();
+    let output = server.stop_cleanly();
     let team = default_tenant_id(dir.path());
     let lines = json_lines(&output.stderr);
 
@@ -422,7 +350,7 @@ async fn an_error_line_names_the_team_and_request_but_no_personal_data() {
 #[tokio::test]
 async fn a_metrics_scrape_logs_no_error() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[], &[("RUST_LOG", "debug")]).await;
+    let server = Server::start_on_default(dir.path(), &[], &[("RUST_LOG", "debug")]).await;
     let client = reqwest::Client::new();
     for scrape in 0..3 {
         let answer = client.get(server.url("/metrics")).send().await.unwrap();
@@ -437,7 +365,7 @@ async fn a_metrics_scrape_logs_no_error() {
             );
         }
     }
-    let output = server.stop();
+    let output = server.stop_cleanly();
     for noise in ["ERROR", "WARN scimd::http", "NotFound", "no such endpoint"] {
         assert!(!output.stderr.contains(noise), "{noise}: {}", output.stderr);
     }
@@ -448,7 +376,8 @@ async fn a_metrics_scrape_logs_no_error() {
 #[tokio::test]
 async fn the_metrics_team_label_is_set_from_the_environment() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[], &[("SCIMD_METRICS_TEAM_LABEL", "true")]).await;
+    let server =
+        Server::start_on_default(dir.path(), &[], &[("SCIMD_METRICS_TEAM_LABEL", "true")]).await;
     let token = read_token(dir.path());
     let client = reqwest::Client::new();
     let answer = client
@@ -468,7 +397,7 @@ async fn the_metrics_team_label_is_set_from_the_environment() {
         .text()
         .await
         .unwrap();
-    server.stop();
+    server.stop_cleanly();
     let team = default_tenant_id(dir.path());
     let series = format!(
         "scimd_provisioning_operations_total{{operation=\"create\",outcome=\"success\",\

@@ -90,7 +90,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-pub fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         let _ = pipe.read_to_end(&mut bytes);
@@ -118,10 +118,32 @@ impl Server {
     /// Starts `scimd serve` on `database_url` from `dir` (where a first
     /// start may write its token file) without waiting for it.
     pub fn spawn(dir: &Path, database_url: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::spawn_on(dir, Some(database_url), args, env)
+    }
+
+    /// Starts `scimd serve` with no `--database-url`, on the default
+    /// `scimd.db` of `dir`, as an operator's first start, and waits until
+    /// it is ready.
+    pub async fn start_on_default(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut server = Server::spawn_on(dir, None, args, env);
+        if let Err(problem) = server.ready(Duration::from_secs(30)).await {
+            panic!("{problem}");
+        }
+        server
+    }
+
+    fn spawn_on(
+        dir: &Path,
+        database_url: Option<&str>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let port = free_port();
-        let mut child = scimd(dir)
-            .arg("--database-url")
-            .arg(database_url)
+        let mut command = scimd(dir);
+        if let Some(url) = database_url {
+            command.arg("--database-url").arg(url);
+        }
+        let mut child = command
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .args(args)
             .envs(env.iter().copied())
@@ -217,6 +239,21 @@ impl Server {
         self.signal("TERM");
         let status = self.child.wait().unwrap();
         self.collect(status)
+    }
+
+    /// `stop`, and the stop was clean: exit 0, and all it wrote was UTF-8.
+    pub fn stop_cleanly(self) -> Output {
+        let output = self.stop();
+        assert!(
+            output.status.success(),
+            "exit {:?}; stderr:\n{}",
+            output.status,
+            output.stderr
+        );
+        for (name, text) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+            assert!(!text.contains('\u{FFFD}'), "{name} is not UTF-8: {text}");
+        }
+        output
     }
 
     fn collect(&mut self, status: std::process::ExitStatus) -> Output {
