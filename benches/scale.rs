@@ -174,6 +174,7 @@ async fn main() {
         metrics_team_label: false,
         limits: Default::default(),
         tls: None,
+        console: None,
     })
     .unwrap();
     let bench = Bench {

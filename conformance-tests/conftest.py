@@ -69,7 +69,7 @@ class Server:
         self.log = tempfile.NamedTemporaryFile(prefix="scimd-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [BINARY, "--database-url", database_url, "serve", "--bind", f"127.0.0.1:{self.port}",
-             "--log-format", "json", *extra_args],
+             "--log-format", "json", "--admin-bind", "off", *extra_args],
             stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.time() + 20

@@ -2,13 +2,15 @@
 //! policies and members made outside SCIM.
 
 use crate::scim::ScimError;
-use crate::scim::activity::{Actor, Client};
+use crate::scim::activity::{Actor, Client, NewEvent, Operation, changed_attributes};
 use crate::scim::card::email_address;
 use crate::scim::ids::{MemberId, TokenId};
 use crate::scim::policy::Policy;
 use crate::scim::token;
 use crate::service::guard::{self, Decision};
 use crate::service::{self, Scope};
+use crate::store::accounts::{self, AccountRow};
+use crate::store::activity;
 use crate::store::db::{DbConnection, write_transaction};
 use crate::store::holds::{self, Held};
 use crate::store::members::{self, MemberRow, UnprovisionedMember};
@@ -40,6 +42,12 @@ pub enum AdminError {
     EmailTaken { email: String, ids: Vec<String> },
     #[error("{0}")]
     InvalidEmail(String),
+    #[error("an account named {0:?} already exists (names are compared ignoring case)")]
+    AccountExists(String),
+    #[error("no console account {0:?} (`scimd account list` shows them)")]
+    NoSuchAccount(String),
+    #[error("{0}")]
+    InvalidAccount(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 
@@ -177,10 +185,119 @@ pub fn set_policy(
     tenant: &TenantRow,
     edit: impl FnOnce(&mut Policy),
 ) -> Result<Policy, AdminError> {
-    let mut policy = policy(conn, tenant)?;
+    set_policy_as(conn, tenant, &policy_actor(), edit)
+}
+
+/// `set_policy`, logged as made by `actor`: what the change does to members
+/// and one `Policy` entry naming the settings it changed.
+pub fn set_policy_as(
+    conn: &mut DbConnection,
+    tenant: &TenantRow,
+    actor: &Actor,
+    edit: impl FnOnce(&mut Policy),
+) -> Result<Policy, AdminError> {
+    let previous = policy(conn, tenant)?;
+    let mut policy = previous.clone();
     edit(&mut policy);
-    service::policy::store(&tenant.tenant_id(), conn, &policy, &policy_actor())?;
+    write_transaction(conn, |conn| {
+        service::policy::store(&tenant.tenant_id(), conn, &policy, actor)?;
+        let changed = changed_attributes(
+            &previous.effective().to_value(),
+            &policy.effective().to_value(),
+        );
+        if !changed.is_empty() {
+            log_admin_change(
+                conn,
+                tenant,
+                actor,
+                Operation::Update,
+                "Policy",
+                None,
+                &changed,
+            )?;
+        }
+        Ok::<_, AdminError>(())
+    })?;
     Ok(policy)
+}
+
+/// One entry in the team's activity log for a change made outside SCIM
+/// (a policy, a token), so the log shows who did it.
+fn log_admin_change(
+    conn: &mut DbConnection,
+    tenant: &TenantRow,
+    actor: &Actor,
+    operation: Operation,
+    resource_type: &'static str,
+    resource: Option<(&str, &str)>,
+    fields_changed: &[String],
+) -> Result<(), AdminError> {
+    activity::record(
+        &tenant.tenant_id(),
+        conn,
+        &NewEvent {
+            actor,
+            operation,
+            resource_type,
+            resource_id: resource.map(|(id, _)| id),
+            resource_name: resource.map(|(_, name)| name),
+            fields_changed,
+            status: 200,
+            scim_type: None,
+            detail: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// `issue_token`, logged as made by `actor`.
+pub fn issue_token_as(
+    conn: &mut DbConnection,
+    tenant: &TenantRow,
+    label: &str,
+    actor: &Actor,
+) -> Result<(TokenRow, String), AdminError> {
+    write_transaction(conn, |conn| {
+        let (row, plaintext) = issue_token(conn, tenant, label)?;
+        let resource = Some((row.id.as_str(), row.label.as_str()));
+        log_admin_change(
+            conn,
+            tenant,
+            actor,
+            Operation::Create,
+            "Token",
+            resource,
+            &[],
+        )?;
+        Ok((row, plaintext))
+    })
+}
+
+/// Revokes one of `tenant`'s tokens by id, logged as made by `actor`.
+pub fn revoke_token_as(
+    conn: &mut DbConnection,
+    tenant: &TenantRow,
+    id: &str,
+    actor: &Actor,
+) -> Result<TokenRow, AdminError> {
+    write_transaction(conn, |conn| {
+        let row = tokens::list(&tenant.tenant_id(), conn)?
+            .into_iter()
+            .find(|row| row.id == id && row.revoked_at.is_none())
+            .ok_or_else(|| AdminError::NoSuchToken(id.to_owned()))?;
+        tokens::revoke(conn, &TokenId::from_string(row.id.clone()))?;
+        let resource = Some((row.id.as_str(), row.label.as_str()));
+        log_admin_change(
+            conn,
+            tenant,
+            actor,
+            Operation::Delete,
+            "Token",
+            resource,
+            &[],
+        )?;
+        Ok(row)
+    })
 }
 
 /// Makes a member the way the dashboard or an import does: outside SCIM,
@@ -252,13 +369,126 @@ pub fn decide_held(
     ids: Option<&[i64]>,
     decision: Decision,
 ) -> Result<Vec<Held>, AdminError> {
+    decide_held_as(conn, tenant, ids, decision, &held_actor())
+}
+
+/// `decide_held`, logged as made by `actor`.
+pub fn decide_held_as(
+    conn: &mut DbConnection,
+    tenant: &TenantRow,
+    ids: Option<&[i64]>,
+    decision: Decision,
+    actor: &Actor,
+) -> Result<Vec<Held>, AdminError> {
     let policy = policy(conn, tenant)?;
     let tenant_id = tenant.tenant_id();
     let scope = Scope {
         tenant: &tenant_id,
         policy: &policy,
-        actor: &held_actor(),
+        actor,
         telemetry: &DETACHED,
     };
     Ok(guard::decide(&scope, conn, ids, decision)?)
+}
+
+/// Who the activity log names for a change made in the console.
+pub fn console_actor(account: &AccountRow) -> Actor {
+    Actor {
+        token_label: format!("console: {}", account.name),
+        client: Client::Console,
+    }
+}
+
+/// The shortest console password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+fn account_name(name: &str) -> Result<String, AdminError> {
+    let name = name.trim().to_lowercase();
+    let usable = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if usable {
+        Ok(name)
+    } else {
+        Err(AdminError::InvalidAccount(
+            "an account name is 1 to 64 letters, digits, '.', '_', '-' or '@'".into(),
+        ))
+    }
+}
+
+fn password_hash(password: &str) -> Result<String, AdminError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AdminError::InvalidAccount(format!(
+            "a console password has at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(token::hash_secret(password)?)
+}
+
+/// Makes a console account: an operator (`tenant` `None`, every team) or
+/// that team's admin.
+pub fn create_account(
+    conn: &mut DbConnection,
+    name: &str,
+    tenant: Option<&TenantRow>,
+    password: &str,
+) -> Result<AccountRow, AdminError> {
+    let name = account_name(name)?;
+    let hash = password_hash(password)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let tenant_id = tenant.map(|t| t.id.as_str());
+    accounts::insert(conn, &id, &name, tenant_id, &hash)?.ok_or(AdminError::AccountExists(name))
+}
+
+pub fn find_account(conn: &mut DbConnection, name: &str) -> Result<AccountRow, AdminError> {
+    let key = name.trim().to_lowercase();
+    accounts::find_by_name(conn, &key)?.ok_or_else(|| AdminError::NoSuchAccount(name.to_owned()))
+}
+
+/// A new password (which also enables a disabled account); the account's
+/// sessions end.
+pub fn reset_password(
+    conn: &mut DbConnection,
+    name: &str,
+    password: &str,
+) -> Result<AccountRow, AdminError> {
+    let account = find_account(conn, name)?;
+    accounts::set_password(conn, &account.id, &password_hash(password)?)?;
+    find_account(conn, name)
+}
+
+/// Refuses the account's sign-ins from now on and ends its sessions.
+pub fn disable_account(conn: &mut DbConnection, name: &str) -> Result<AccountRow, AdminError> {
+    let account = find_account(conn, name)?;
+    accounts::disable(conn, &account.id)?;
+    find_account(conn, name)
+}
+
+/// The account a sign-in names, if the password is its own and it is not
+/// disabled. argon2 runs even for an unknown name, so the answer's timing
+/// does not tell which names exist.
+pub fn check_sign_in(
+    conn: &mut DbConnection,
+    name: &str,
+    password: &str,
+) -> Result<Option<AccountRow>, AdminError> {
+    let account = accounts::find_by_name(conn, &name.trim().to_lowercase())?;
+    let Some(account) = account else {
+        token::verify_secret(password, decoy_hash());
+        return Ok(None);
+    };
+    let matches = token::verify_secret(password, &account.password_hash);
+    Ok((matches && account.disabled_at.is_none()).then_some(account))
+}
+
+/// An argon2id hash of a random password nobody has, made once, checked
+/// against for unknown account names.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let unguessable = uuid::Uuid::new_v4().to_string();
+        token::hash_secret(&unguessable).unwrap_or_default()
+    })
 }

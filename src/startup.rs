@@ -8,6 +8,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
 use crate::config::REQUEST_BODY_MAX_BYTES;
+use crate::console::{self, Console, ConsoleSettings};
 use crate::http::auth::{AuthSettings, Authenticator};
 use crate::http::limits::{self, ConnectionLimits};
 use crate::http::rate_limit::RateLimiter;
@@ -20,6 +21,18 @@ use crate::store::db::{Backend, DbSettings};
 use crate::store::writer::Writer;
 use crate::store::{self, StoreError};
 use crate::telemetry::Telemetry;
+
+/// HOST:PORT a client on this host can reach the SCIM listener at: the
+/// bound port (which `:0` picks), loopback for an any-address bind.
+fn reachable(bind: &str, port: u16) -> String {
+    let host = bind.rsplit_once(':').map_or(bind, |(host, _)| host);
+    let host = match host {
+        "" | "0.0.0.0" => "127.0.0.1",
+        "[::]" => "[::1]",
+        other => other,
+    };
+    format!("{host}:{port}")
+}
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -39,11 +52,14 @@ pub struct ServerConfig {
     pub limits: ConnectionLimits,
     /// Serve HTTPS with this certificate and key; `None`: plain HTTP.
     pub tls: Option<TlsFiles>,
+    /// The console's listener and sessions; `None`: no console.
+    pub console: Option<ConsoleSettings>,
 }
 
 pub struct Application {
     server: Server,
     port: u16,
+    console: Option<Console>,
     jobs: Jobs,
 }
 
@@ -78,6 +94,7 @@ impl Application {
                 server_metrics.clone(),
             ),
         };
+        let console_db = db.clone();
         let state = web::Data::new(AppState {
             auth: Authenticator::new(db.clone(), config.auth.clone()),
             db,
@@ -119,11 +136,13 @@ impl Application {
         .keep_alive(limits.keep_alive)
         .max_connections(limits.max_connections)
         .on_connect(limits::watch_connection(limits.idle_allowance()));
+        let mut console_tls = None;
         let server = match &config.tls {
             None => server.listen(listener)?,
             Some(files) => {
                 let certificates = Certificates::load(files.clone())?;
                 let tls_config = certificates.server_config()?;
+                console_tls = Some(certificates.server_config()?);
                 actix_web::rt::spawn(tls::reload_on_hangup(certificates));
                 server
                     .tls_handshake_timeout(limits.header_timeout)
@@ -131,16 +150,55 @@ impl Application {
             }
         }
         .run();
-        Ok(Application { server, port, jobs })
+        let console = match &config.console {
+            None => None,
+            Some(settings) => {
+                let scheme = if config.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                let scim_url = format!(
+                    "{scheme}://{}/api/external/scim",
+                    reachable(&config.bind, port)
+                );
+                Some(console::start(
+                    settings,
+                    console_db,
+                    scim_url,
+                    config.auth.trusted_proxies.clone(),
+                    console_tls,
+                )?)
+            }
+        };
+        Ok(Application {
+            server,
+            port,
+            console,
+            jobs,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// The console's port, when it runs.
+    pub fn console_port(&self) -> Option<u16> {
+        self.console.as_ref().map(|c| c.port)
+    }
+
     /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let console = self.console.map(|console| {
+            let handle = console.server.handle();
+            actix_web::rt::spawn(console.server);
+            handle
+        });
         let served = self.server.await;
+        if let Some(console) = console {
+            console.stop(true).await;
+        }
         self.jobs.stop();
         served
     }

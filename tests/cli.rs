@@ -17,6 +17,8 @@ fn scimd(dir: &Path, args: &[&str]) -> Output {
             command.env_remove(name);
         }
     }
+    // Servers of parallel tests would share the console's default port.
+    command.env("SCIMD_ADMIN_BIND", "off");
     command.output().unwrap()
 }
 

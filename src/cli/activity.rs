@@ -3,7 +3,7 @@
 use clap::ValueEnum;
 use comfy_table::presets::UTF8_NO_BORDERS;
 use comfy_table::{ContentArrangement, Table};
-use scimd::scim::activity::{Grouping, LoggedEvent, SyncSummary, summarize};
+use scimd::scim::activity::{Grouping, LoggedEvent, SyncSummary, summarize, write_csv};
 use scimd::scim::time;
 use scimd::{admin, store};
 
@@ -32,6 +32,10 @@ pub struct ActivityArgs {
     /// as 30m, 12h, 7d.
     #[arg(long)]
     since: Option<String>,
+    /// Only writes at or before this time (same forms as --since): with
+    /// --since, one sync run, as the console's per-run CSV selects it.
+    #[arg(long)]
+    until: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     format: ActivityFormat,
     /// Summarise instead of listing each write.
@@ -91,8 +95,21 @@ pub fn run(database_url: &str, args: &ActivityArgs) -> anyhow::Result<()> {
         Some(SummaryKind::Hourly) => Some(Grouping::Hourly),
         None => None,
     };
-    let since = args.since.as_deref().map(since).transpose()?;
-    let events = store::activity::since(&tenant.tenant_id(), conn, since.as_deref())?;
+    let since_at = args.since.as_deref().map(since).transpose()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|text| {
+            since(text)
+                .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace("--since", "--until")))
+        })
+        .transpose()?;
+    let events = store::activity::window(
+        &tenant.tenant_id(),
+        conn,
+        since_at.as_deref(),
+        until.as_deref(),
+    )?;
     let (columns, rows): (&[&str], Vec<Vec<String>>) = match grouping {
         Some(grouping) => {
             let summaries = summarize(&events, grouping);
@@ -117,6 +134,7 @@ pub fn run(database_url: &str, args: &ActivityArgs) -> anyhow::Result<()> {
         }
     };
     match args.format {
+        ActivityFormat::Csv if grouping.is_none() => write_csv(&events, std::io::stdout())?,
         ActivityFormat::Csv => {
             let mut out = csv::Writer::from_writer(std::io::stdout());
             out.write_record(columns)?;

@@ -2,6 +2,7 @@
 //! `clap` types beside the code that runs them. Commands call the same
 //! operator functions (`scimd::admin`) and services the server uses.
 
+mod account;
 mod activity;
 mod backup;
 mod held;
@@ -46,7 +47,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (migrates the database first).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage tenants (teams).
@@ -73,6 +74,9 @@ enum Command {
     Held(held::HeldArgs),
     /// A consistent copy of a live SQLite database, made while it serves.
     Backup(backup::BackupArgs),
+    /// Console accounts: create, reset a password, disable, list.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
 }
 
 /// `scimd --version`: the binary's version and the database schema it
@@ -125,7 +129,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         );
     }
     match cli.command {
-        Command::Serve(args) => serve::run(url, args),
+        Command::Serve(args) => serve::run(url, *args),
         Command::Migrate => {
             open(url)?;
             println!("migrations applied");
@@ -140,6 +144,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Outbox(command) => outbox::run(url, command),
         Command::Held(args) => held::run(url, args),
         Command::Backup(args) => backup::run(url, &args),
+        Command::Account(command) => account::run(url, command),
     }
 }
 

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::ValueEnum;
 use clap::builder::BoolishValueParser;
 use scimd::admin;
+use scimd::console::ConsoleSettings;
 use scimd::http::auth::AuthSettings;
 use scimd::http::limits::ConnectionLimits;
 use scimd::http::throttle::{self, FailureLimit, TrustedProxies};
@@ -175,6 +176,31 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "SCIMD_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// The console's listen address, HOST:PORT (loopback by default, so a
+    /// fresh start exposes nothing), or `off` for no console.
+    #[arg(long, env = "SCIMD_ADMIN_BIND", default_value = ConsoleSettings::DEFAULT_BIND)]
+    admin_bind: String,
+    /// The SCIM base URL the console shows and its connection test calls,
+    /// e.g. https://scim.example.com/api/external/scim behind a proxy
+    /// (default: from --bind).
+    #[arg(long, env = "SCIMD_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Seconds a console session may sit unused before it ends.
+    #[arg(
+        long,
+        env = "SCIMD_CONSOLE_IDLE_SECS",
+        default_value_t = ConsoleSettings::DEFAULT_IDLE.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    console_idle_secs: u64,
+    /// Seconds a console session lasts after sign-in, in use or not.
+    #[arg(
+        long,
+        env = "SCIMD_CONSOLE_SESSION_SECS",
+        default_value_t = ConsoleSettings::DEFAULT_LIFETIME.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    console_session_secs: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -226,6 +252,17 @@ fn init_logging(format: LogFormat) {
 pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     // Checked before anything is opened or logged.
     check_bind(&args.bind)?;
+    let console_bind = (!args.admin_bind.eq_ignore_ascii_case("off")).then_some(&args.admin_bind);
+    if let Some(bind) = console_bind {
+        check_bind(bind).map_err(|e| {
+            anyhow::anyhow!("{}", e.to_string().replacen("--bind", "--admin-bind", 1))
+        })?;
+    }
+    if let Some(url) = &args.public_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        anyhow::bail!("--public-url {url:?}: expected an http:// or https:// URL");
+    }
     if let Some(url) = &args.smtp_url {
         jobs::check_smtp_url(url).map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?;
     }
@@ -281,6 +318,12 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             .tls_cert
             .zip(args.tls_key)
             .map(|(cert, key)| TlsFiles { cert, key }),
+        console: console_bind.map(|bind| ConsoleSettings {
+            bind: bind.clone(),
+            public_url: args.public_url.clone(),
+            idle: Duration::from_secs(args.console_idle_secs),
+            lifetime: Duration::from_secs(args.console_session_secs),
+        }),
     };
     if config.jobs.smtp_url.is_none() {
         tracing::warn!(
@@ -295,6 +338,10 @@ pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             "http"
         };
         tracing::info!(bind = %config.bind, port = app.port(), scheme, "scimd listening");
+        match app.console_port() {
+            Some(port) => tracing::info!(port, "console listening (--admin-bind)"),
+            None => tracing::info!("console off (--admin-bind off)"),
+        }
         app.run_until_stopped().await?;
         Ok(())
     })

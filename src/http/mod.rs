@@ -2,7 +2,7 @@
 //! they parse, call the domain and store, and render.
 
 pub mod auth;
-mod bucket;
+pub(crate) mod bucket;
 pub mod bulk;
 pub mod discovery;
 pub mod error;

@@ -15,6 +15,8 @@ pub enum Client {
     Okta,
     Entra,
     Other,
+    /// A change made by someone signed in to the console.
+    Console,
 }
 
 impl Client {
@@ -35,6 +37,7 @@ impl Client {
             Client::Okta => "okta",
             Client::Entra => "entra",
             Client::Other => "other",
+            Client::Console => "console",
         }
     }
 }
@@ -284,6 +287,18 @@ impl LoggedEvent {
                 "deactivate" | "delete" | "approved"
             )
     }
+}
+
+/// Events as CSV, a header line first: what `scimd activity --format csv`
+/// prints and the console's per-run download serves, byte for byte.
+pub fn write_csv<W: std::io::Write>(events: &[LoggedEvent], out: W) -> csv::Result<()> {
+    let mut out = csv::Writer::from_writer(out);
+    out.write_record(LoggedEvent::COLUMNS)?;
+    for event in events {
+        out.write_record(event.values())?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// How events are grouped into syncs.

@@ -286,11 +286,7 @@ pub enum CardWrite {
 /// value, not only the ones that were set.
 impl fmt::Display for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut shown = self.clone();
-        for field in CardField::ALL {
-            shown.fields.insert(field, self.rule(field));
-        }
-        let text = serde_json::to_string_pretty(&shown).map_err(|_| fmt::Error)?;
+        let text = serde_json::to_string_pretty(&self.effective()).map_err(|_| fmt::Error)?;
         f.write_str(&text)
     }
 }
@@ -298,6 +294,20 @@ impl fmt::Display for Policy {
 impl Policy {
     pub fn from_json(text: &str) -> Result<Policy, String> {
         serde_json::from_str(text).map_err(|e| format!("invalid policy document: {e}"))
+    }
+
+    /// The same policy with every field rule written out, so two policies
+    /// that act alike compare equal.
+    pub fn effective(&self) -> Policy {
+        let mut shown = self.clone();
+        for field in CardField::ALL {
+            shown.fields.insert(field, self.rule(field));
+        }
+        shown
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
     }
 
     pub fn to_json(&self) -> String {

@@ -100,9 +100,23 @@ pub fn since(
     conn: &mut DbConnection,
     since: Option<&str>,
 ) -> Result<Vec<LoggedEvent>, StoreError> {
+    window(tenant, conn, since, None)
+}
+
+/// A tenant's events at or after `since` and at or before `until` (stored
+/// time format), oldest first.
+pub fn window(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<Vec<LoggedEvent>, StoreError> {
     let mut query = tenant_events(tenant);
     if let Some(since) = since {
         query = query.filter(provisioning_events::occurred_at.ge(since.to_owned()));
+    }
+    if let Some(until) = until {
+        query = query.filter(provisioning_events::occurred_at.le(until.to_owned()));
     }
     // Time order, so the (tenant, time) index answers a window of time.
     let query = query.order((
@@ -193,6 +207,37 @@ pub fn additions_since(
         )
         .count()
         .get_result(conn)?)
+}
+
+/// How many of the team's writes since `since` failed.
+pub fn failures_since(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    since: &str,
+) -> Result<i64, StoreError> {
+    Ok(provisioning_events::table
+        .filter(provisioning_events::tenant_id.eq(tenant.as_str()))
+        .filter(provisioning_events::occurred_at.ge(since))
+        .filter(provisioning_events::status.ge(400))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The team's events about one resource (a member's history), newest first.
+pub fn of_resource(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    resource_id: &str,
+    limit: i64,
+) -> Result<Vec<LoggedEvent>, StoreError> {
+    let query = tenant_events(tenant)
+        .filter(provisioning_events::resource_id.eq(resource_id.to_owned()))
+        .order((
+            provisioning_events::occurred_at.desc(),
+            provisioning_events::seq.desc(),
+        ))
+        .limit(limit);
+    load_events(query, conn)
 }
 
 /// Deletes events older than `before` (stored time format); returns how many.

@@ -1,6 +1,7 @@
 //! Store layer: diesel over SQLite or PostgreSQL. Every function takes the
 //! tenant first; nothing here knows HTTP.
 
+pub mod accounts;
 pub mod activity;
 pub mod backup;
 pub mod db;

@@ -193,7 +193,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    console_accounts (id) {
+        id -> Text,
+        name -> Text,
+        tenant_id -> Nullable<Text>,
+        password_hash -> Text,
+        session_epoch -> BigInt,
+        created_at -> Text,
+        disabled_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    console_keys (name) {
+        name -> Text,
+        secret -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    console_accounts,
     held_removals,
     removal_guard_runs,
     tenants,

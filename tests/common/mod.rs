@@ -171,6 +171,7 @@ impl TestApp {
             metrics_team_label: options.metrics_team_label,
             limits: options.limits,
             tls: None,
+            console: None,
         };
         let app = Application::build(&config).expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());

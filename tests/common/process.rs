@@ -79,6 +79,9 @@ pub fn scimd(dir: &Path) -> Command {
             command.env_remove(name);
         }
     }
+    // Many servers run at once: the console is off unless a test asks for
+    // it with --admin-bind.
+    command.env("SCIMD_ADMIN_BIND", "off");
     command
 }
 

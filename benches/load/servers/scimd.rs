@@ -163,7 +163,8 @@ pub fn start(backend: Backend, postgres_url: &str, logs: &Path) -> anyhow::Resul
             .arg(&database_url)
             .arg("serve")
             .arg("--bind")
-            .arg(format!("127.0.0.1:{port}")),
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["--admin-bind", "off"]),
         &log,
     )?;
     Ok(Server {

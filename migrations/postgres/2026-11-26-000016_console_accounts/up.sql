@@ -1,0 +1,20 @@
+-- People who sign in to the console: an operator (tenant_id NULL) sees every
+-- team, a team admin only its own. Names are stored lower-cased, so the unique
+-- key is case-insensitive. session_epoch grows on a password reset or a
+-- disable, which ends every session signed for the old value.
+CREATE TABLE console_accounts (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL UNIQUE,
+    tenant_id TEXT REFERENCES tenants (id) ON DELETE CASCADE,
+    password_hash TEXT NOT NULL,
+    session_epoch BIGINT NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    disabled_at TEXT
+);
+
+-- The console's session-signing key, made by the first process that needs
+-- it, so every replica accepts the others' cookies and a restart keeps them.
+CREATE TABLE console_keys (
+    name TEXT PRIMARY KEY NOT NULL,
+    secret TEXT NOT NULL
+);

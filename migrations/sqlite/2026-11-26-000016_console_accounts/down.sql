@@ -1,0 +1,2 @@
+DROP TABLE console_keys;
+DROP TABLE console_accounts;
