@@ -175,6 +175,11 @@ fn prune_activity(conn: &mut DbConnection, retention: Duration) {
         Ok(pruned) => tracing::info!(pruned, "jobs: old activity entries deleted"),
         Err(error) => tracing::warn!(%error, "jobs: pruning activity failed"),
     }
+    match store::failed_reads::prune(conn, &ago(retention)) {
+        Ok(0) => {}
+        Ok(pruned) => tracing::info!(pruned, "jobs: old failed-read counts deleted"),
+        Err(error) => tracing::warn!(%error, "jobs: pruning failed-read counts failed"),
+    }
 }
 
 fn queue_digests(conn: &mut DbConnection) {

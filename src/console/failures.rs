@@ -1,5 +1,6 @@
 //! Failures: the team's failed SCIM writes, grouped by error so forty of
-//! the same refusal read as one line, each group opening to its writes.
+//! the same refusal read as one line, each group opening to its writes;
+//! and its failed reads, counted per hour and error.
 
 use actix_web::{HttpResponse, web};
 use maud::html;
@@ -10,6 +11,7 @@ use super::{ConsoleError, ConsoleState, Viewer};
 use crate::scim::activity::LoggedEvent;
 use crate::scim::time;
 use crate::store::activity;
+use crate::store::failed_reads::{self, FailedReads};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/teams/{team}/failures", web::get().to(failures));
@@ -63,6 +65,53 @@ fn group(failed: &[LoggedEvent]) -> Vec<Group<'_>> {
     groups
 }
 
+/// Failed reads of one kind across the window's hours.
+struct ReadGroup {
+    client: String,
+    route: String,
+    status: i32,
+    scim_type: String,
+    detail: String,
+    count: i64,
+    first_hour: String,
+    last_hour: String,
+}
+
+/// Hourly lines (newest first) summed per kind of error, most frequent first.
+fn read_groups(lines: Vec<FailedReads>, until: Option<&str>) -> Vec<ReadGroup> {
+    let mut groups: Vec<ReadGroup> = Vec::new();
+    for line in lines {
+        if until.is_some_and(|until| line.hour.as_str() > until) {
+            continue;
+        }
+        let same = groups.iter_mut().find(|g| {
+            g.client == line.client
+                && g.route == line.route
+                && g.status == line.status
+                && g.scim_type == line.scim_type
+                && g.detail == line.detail
+        });
+        match same {
+            Some(group) => {
+                group.count += line.count;
+                group.first_hour = line.hour;
+            }
+            None => groups.push(ReadGroup {
+                first_hour: line.hour.clone(),
+                last_hour: line.hour,
+                client: line.client,
+                route: line.route,
+                status: line.status,
+                scim_type: line.scim_type,
+                detail: line.detail,
+                count: line.count,
+            }),
+        }
+    }
+    groups.sort_by_key(|g| std::cmp::Reverse(g.count));
+    groups
+}
+
 async fn failures(
     viewer: Viewer,
     state: web::Data<ConsoleState>,
@@ -76,15 +125,23 @@ async fn failures(
     let until = parse(&query.until);
     let id = team.tenant_id();
     let (from, to) = (since.clone(), until.clone());
-    let failed: Vec<LoggedEvent> = state
+    let (events, reads) = state
         .db
-        .read(move |conn| Ok(activity::window(&id, conn, Some(&from), to.as_deref())?))
-        .await?
+        .read(move |conn| {
+            let events = activity::window(&id, conn, Some(&from), to.as_deref())?;
+            // Counted per hour: the window's first hour counts whole.
+            let from_hour = format!("{}:00:00Z", from.get(..13).unwrap_or(&from));
+            let reads = failed_reads::since(&id, conn, &from_hour)?;
+            Ok((events, reads))
+        })
+        .await?;
+    let failed: Vec<LoggedEvent> = events
         .into_iter()
         .filter(|e| !e.succeeded())
         .rev()
         .collect();
     let groups = group(&failed);
+    let reads = read_groups(reads, until.as_deref());
     let body = html! {
         h1 { "Failures" }
         p.muted {
@@ -128,6 +185,36 @@ async fn failures(
                                 td { (event.scim_type.as_deref().unwrap_or("-")) }
                                 td { (event.detail.as_deref().unwrap_or("-")) }
                             }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Failed reads" }
+        p.muted { "Lookups and searches the server refused (a filter it cannot parse, an unknown id), counted per hour rather than one by one." }
+        @if reads.is_empty() {
+            p.panel.notice { "No failed reads in this window." }
+        } @else {
+            table {
+                thead { tr {
+                    th.num scope="col" { "Count" }
+                    th scope="col" { "Client" }
+                    th scope="col" { "Request" }
+                    th.num scope="col" { "Status" }
+                    th scope="col" { "scimType" }
+                    th scope="col" { "Detail" }
+                    th scope="col" { "Hours (UTC)" }
+                } }
+                tbody {
+                    @for read in &reads {
+                        tr {
+                            td.num.bad { (read.count) }
+                            td { (read.client) }
+                            td { code { (read.route) } }
+                            td.num { (read.status) }
+                            td { @if read.scim_type.is_empty() { "-" } @else { (read.scim_type) } }
+                            td { (read.detail) }
+                            td { (when(&read.first_hour)) @if read.last_hour != read.first_hour { " to " (when(&read.last_hour)) } }
                         }
                     }
                 }

@@ -10,16 +10,17 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpRequest};
+use actix_web::{Error, HttpMessage, HttpRequest, web};
 use prometheus::IntGauge;
 use tracing::Instrument;
 
-use crate::http::state::Db;
+use crate::http::state::{AppState, Db};
 use crate::repeats;
 use crate::scim::ScimError;
 use crate::scim::activity::Client;
 use crate::scim::ids::TenantId;
 use crate::store::db::DbConnection;
+use crate::store::failed_reads::{self, FailedReads};
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -126,7 +127,80 @@ pub async fn handle<B: MessageBody>(
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     log_outcome(&response, &id, started, access_log);
+    count_failed_read(&response);
     Ok(response)
+}
+
+/// Detail kept of a failed read (the start of the error's message).
+const FAILED_READ_DETAIL_CHARS: usize = 200;
+
+/// What a team's failed SCIM read is counted as: its hour, client, route
+/// and error. `None` for anything else (writes are in the activity log;
+/// requests without a team, throttled or over a down database are not the
+/// IdP's doing).
+fn failed_read<B>(
+    response: &ServiceResponse<B>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<FailedReads> {
+    let request = response.request();
+    let status = response.status().as_u16();
+    let route = request.match_pattern()?;
+    let is_read = request.method() == actix_web::http::Method::GET || route.ends_with("/.search");
+    if !is_read || !(400..500).contains(&status) || matches!(status, 401 | 429) {
+        return None;
+    }
+    let team = request.extensions().get::<Team>()?.0.to_string();
+    let error = response.response().error()?;
+    let scim_type = error
+        .as_error::<ScimError>()
+        .and_then(ScimError::scim_type)
+        .unwrap_or_default();
+    // A 404 names the id asked for: counted as one line, not one per id.
+    let detail = if status == 404 {
+        "no such resource".to_owned()
+    } else {
+        error
+            .to_string()
+            .chars()
+            .take(FAILED_READ_DETAIL_CHARS)
+            .collect()
+    };
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let hour =
+        chrono::DurationRound::duration_trunc(now, chrono::Duration::hours(1)).unwrap_or(now);
+    Some(FailedReads {
+        tenant_id: team,
+        hour: hour.format("%Y-%m-%dT%H:00:00Z").to_string(),
+        client: Client::from_user_agent(user_agent).as_str().to_owned(),
+        route,
+        status: i32::from(status),
+        scim_type: scim_type.to_owned(),
+        detail,
+        count: 1,
+    })
+}
+
+/// Adds a failed read to its hour's count, off the request's path: a
+/// failure to count it is logged at debug and changes no answer.
+fn count_failed_read<B>(response: &ServiceResponse<B>) {
+    let Some(reads) = failed_read(response, chrono::Utc::now()) else {
+        return;
+    };
+    let Some(state) = response.request().app_data::<web::Data<AppState>>() else {
+        return;
+    };
+    let db = state.db.clone();
+    actix_web::rt::spawn(async move {
+        if let Err(error) = db
+            .write(move |conn| Ok(failed_reads::add(conn, &reads)?))
+            .await
+        {
+            tracing::debug!(%error, "counting a failed read failed");
+        }
+    });
 }
 
 /// The id of the resource a refused create collided with (its `userName`

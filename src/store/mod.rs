@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod activity;
 pub mod backup;
 pub mod db;
+pub mod failed_reads;
 pub mod filter;
 pub mod holds;
 pub mod members;

@@ -212,7 +212,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    failed_reads (tenant_id, hour, client, route, status, scim_type, detail) {
+        tenant_id -> Text,
+        hour -> Text,
+        client -> Text,
+        route -> Text,
+        status -> Integer,
+        scim_type -> Text,
+        detail -> Text,
+        count -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    failed_reads,
     console_accounts,
     held_removals,
     removal_guard_runs,

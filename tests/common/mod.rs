@@ -13,6 +13,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use reqwest::{Client, Method, Response};
 use scimd::admin;
+use scimd::console::ConsoleSettings;
 use scimd::http::auth::AuthSettings;
 use scimd::http::limits::ConnectionLimits;
 use scimd::jobs::JobSettings;
@@ -106,6 +107,8 @@ pub struct TestApp {
     pub token: String,
     pub database_url: String,
     pub pool: DbPool,
+    /// The console's address, when `TestOptions::console` asked for it.
+    pub console: Option<String>,
     _scratch: Scratch,
 }
 
@@ -115,6 +118,7 @@ pub struct TestOptions {
     pub jobs: JobSettings,
     pub metrics_team_label: bool,
     pub limits: ConnectionLimits,
+    pub console: Option<ConsoleSettings>,
 }
 
 impl Default for TestOptions {
@@ -131,6 +135,7 @@ impl Default for TestOptions {
             },
             metrics_team_label: false,
             limits: ConnectionLimits::default(),
+            console: None,
         }
     }
 }
@@ -171,10 +176,13 @@ impl TestApp {
             metrics_team_label: options.metrics_team_label,
             limits: options.limits,
             tls: None,
-            console: None,
+            console: options.console,
         };
         let app = Application::build(&config).expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let console = app
+            .console_port()
+            .map(|port| format!("http://127.0.0.1:{port}"));
         actix_web::rt::spawn(app.run_until_stopped());
         let pool = db::connect(&database_url, 2).unwrap();
         let mut test_app = TestApp {
@@ -184,6 +192,7 @@ impl TestApp {
             token: String::new(),
             database_url,
             pool,
+            console,
             _scratch: scratch,
         };
         test_app.token = test_app.tenant_with_token("acme");
@@ -439,6 +448,27 @@ impl TestApp {
         .expect("member has a card")
         .0
     }
+}
+
+/// Runs the `scimd` binary with `input` on its standard input.
+#[allow(dead_code)] // Only some test binaries use it.
+pub fn cli_output_with_stdin(
+    database_url: &str,
+    args: &[&str],
+    input: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .arg("--database-url")
+        .arg(database_url)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{input}").unwrap();
+    child.wait_with_output().unwrap()
 }
 
 /// Runs the `scimd` binary against a database, whatever its outcome.

@@ -18,3 +18,18 @@ CREATE TABLE console_keys (
     name TEXT PRIMARY KEY NOT NULL,
     secret TEXT NOT NULL
 );
+
+-- Failed SCIM reads (a filter the server refuses, an unknown id), counted
+-- per team, hour and error rather than logged one by one: an IdP that
+-- sends a broken filter every cycle shows up as one growing line.
+CREATE TABLE failed_reads (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    hour TEXT NOT NULL,
+    client TEXT NOT NULL,
+    route TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    scim_type TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, hour, client, route, status, scim_type, detail)
+);
