@@ -1,6 +1,7 @@
 //! The console over plain HTTP: who may see what, sessions, CSRF, and that
 //! what it shows and changes is what the CLI and SCIM see. (Browser-driven
 //! scenarios are in `console_browser.rs`.)
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
