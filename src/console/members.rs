@@ -198,6 +198,13 @@ async fn show(
         .scim_resource
         .as_deref()
         .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok());
+    let roles: Vec<String> = resource
+        .as_ref()
+        .and_then(|r| r.get("roles")?.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|role| Some(role.get("value")?.as_str()?.to_owned()))
+        .collect();
     let (card, links) = card.unwrap_or_default();
     let title = row
         .user_name
@@ -211,8 +218,14 @@ async fn show(
             " · " @if row.active { "active" } @else { span.bad { "inactive" } }
             @if row.deprovisioned_at.is_some() { " · " span.bad { "deleted by SCIM" } }
             @if row.scim_resource.is_none() { " · made outside SCIM" }
-            @if row.team_admin { " · team admin" }
-            @if row.subteam_admin { " · subteam admin" }
+        }
+        p {
+            "Roles from the IdP: "
+            @if roles.is_empty() { span.muted { "none" } } @else { (roles.join(", ")) }
+            " · team roles: "
+            @if !row.team_admin && !row.subteam_admin { span.muted { "none" } }
+            @if row.team_admin { "team admin " }
+            @if row.subteam_admin { "subteam admin" }
         }
         h2 { "Card" }
         (card_preview(&card))

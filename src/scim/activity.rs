@@ -403,7 +403,12 @@ pub fn summarize(events: &[LoggedEvent], grouping: Grouping) -> Vec<SyncSummary>
     let mut summaries: Vec<SyncSummary> = Vec::new();
     let mut current_hour: Option<DateTime<Utc>> = None;
     let mut last_at: Option<DateTime<Utc>> = None;
-    for event in events {
+    // Changes made outside SCIM (a policy, a token) are logged beside the
+    // IdP's writes but are not part of a sync.
+    let provisioning = events
+        .iter()
+        .filter(|e| matches!(e.resource_type.as_str(), "User" | "Group"));
+    for event in provisioning {
         let Some(at) = event.at() else { continue };
         let started = match grouping {
             Grouping::Hourly => {
@@ -586,6 +591,16 @@ mod tests {
             (1, 1, 1, 1, 1, 1)
         );
         assert_eq!(first.clients, ["okta", "entra"]);
+        let mut token_issued = event("2026-11-24T01:57:00.000000Z", "create", 200);
+        token_issued.resource_type = "Token".into();
+        token_issued.client = "console".into();
+        let mut with_token = events.to_vec();
+        with_token.insert(3, token_issued);
+        assert_eq!(
+            summarize(&with_token, Grouping::Runs(Duration::minutes(10))),
+            runs,
+            "a token issued in the console is no sync's"
+        );
         assert_eq!(first.start, "2026-11-24T01:50:00.000000Z");
         assert_eq!(first.end, "2026-11-24T02:03:00.000000Z");
         assert_eq!(runs[1].users_deleted, 1);
