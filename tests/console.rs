@@ -571,7 +571,44 @@ async fn failed_reads_are_counted_per_hour_and_error(backend: Backend) {
     assert!(page.contains("no such resource"), "{page}");
 }
 
+async fn the_connection_test_calls_scim_as_entra_would(backend: Backend) {
+    let Some(app) = app_with_console(backend, Duration::from_secs(60)).await else {
+        return;
+    };
+    let acme = tenant_id(&app, "acme");
+    let mut alice = Browser::new(&app);
+    alice.sign_in("alice", ADMIN_PASSWORD).await;
+    let connect = format!("/teams/{acme}/connect");
+    let page = alice.get(&connect).await;
+    assert!(
+        page.body
+            .contains(&format!("{}/api/external/scim", app.address)),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let good = alice
+        .post(&connect, &[("csrf", &csrf), ("token", &app.token)])
+        .await;
+    assert!(good.body.contains("Connected."), "{}", good.body);
+    assert!(good.body.contains("<strong>200</strong>"));
+    assert!(
+        good.body.contains("&quot;totalResults&quot;: 0"),
+        "{}",
+        good.body
+    );
+    let bad = alice
+        .post(
+            &connect,
+            &[("csrf", &csrf), ("token", "scimd_nottherightone")],
+        )
+        .await;
+    assert!(bad.body.contains("Not connected."), "{}", bad.body);
+    assert!(bad.body.contains("<strong>401</strong>"));
+}
+
 for_each_backend!(
+    the_connection_test_calls_scim_as_entra_would,
     wrong_passwords_are_refused_then_throttled,
     a_team_admin_gets_404_for_every_page_of_another_team,
     forms_without_their_csrf_token_are_refused,

@@ -520,8 +520,19 @@ fn policy_events(app: &TestApp) -> Vec<(String, String)> {
     scimd::store::activity::since(&app.acme(), conn, None)
         .unwrap()
         .into_iter()
-        .filter(|e| e.token_label.as_deref() == Some("policy"))
+        .filter(|e| e.token_label.as_deref() == Some("policy") && e.resource_type == "User")
         .map(|e| (e.operation, e.resource_name.unwrap_or_default()))
+        .collect()
+}
+
+/// The settings each `policy set` changed, as the activity log names them.
+fn policy_changes(app: &TestApp) -> Vec<Vec<String>> {
+    let conn = &mut *app.pool.get().unwrap();
+    scimd::store::activity::since(&app.acme(), conn, None)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.resource_type == "Policy")
+        .map(|e| e.fields_changed)
         .collect()
 }
 
@@ -666,6 +677,15 @@ async fn user_allowlist_pilots_a_few_people(app: TestApp) {
     assert_eq!(policy_events(&app).len(), 4);
     assert_eq!(policy_events(&app)[2].0, "deactivate");
     assert_eq!(policy_events(&app)[3].0, "deactivate");
+    // Each `policy set` is in the log too, naming what it changed.
+    assert_eq!(
+        policy_changes(&app),
+        [
+            vec!["fields", "invites", "user_allowlist"],
+            vec!["user_allowlist"],
+            vec!["user_allowlist"]
+        ]
+    );
 
     // While unlisted, a rename onto the list makes the user a member.
     let ops = json!([{"op": "replace", "value": {"userName": "eve@corp.example",

@@ -214,6 +214,7 @@ tr.flagged td:first-child { border-left: 4px solid var(--bad); }
 .mark { display: inline-block; padding: 0 .4rem; border-radius: 4px; background: var(--bad-bg); color: var(--bad); font-size: .8rem; font-weight: 600; margin-left: .4rem; }
 .muted { color: var(--muted); }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 1rem; margin: 1rem 0; }
+.panel > h2:first-child { margin-top: 0; }
 .notice { border-left: 4px solid var(--accent); }
 .warning { border-left: 4px solid var(--bad); }
 form.inline { display: inline; margin: 0; }
