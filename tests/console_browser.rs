@@ -315,6 +315,19 @@ async fn sign_in_is_checked_and_throttled(backend: Backend) {
     );
     b.axe("sign-in").await;
     b.screenshot("sign-in").await;
+    // The check itself: axe does see a serious fault put into the page.
+    b.client
+        .execute(
+            "const i = document.createElement('img'); i.src = 'data:,'; document.querySelector('main').appendChild(i);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let planted = b.axe_violations("sign-in with an image without alt").await;
+    assert!(
+        planted.iter().any(|v| v.contains("image-alt")),
+        "axe missed an image without alt: {planted:?}"
+    );
 
     b.sign_in(OPERATOR, OPERATOR_PASSWORD).await;
     assert_eq!(b.path().await, "/teams");

@@ -37,7 +37,7 @@ fn required() -> bool {
 /// The first of `names` on PATH (or the path `variable` names).
 fn executable(variable: &str, names: &[&str]) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(variable) {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
     }
     let path = std::env::var_os("PATH")?;
     names.iter().find_map(|name| {
@@ -343,6 +343,16 @@ impl Browser {
     /// Runs axe-core on the current page; records its serious and critical
     /// violations (see `assert_accessible`) and prints them.
     pub async fn axe(&self, page: &str) {
+        let found = self.axe_violations(page).await;
+        for line in &found {
+            let _ = writeln!(std::io::stderr(), "axe: {line}");
+        }
+        self.violations.lock().unwrap().extend(found);
+    }
+
+    /// axe-core's serious and critical violations on the current page, one
+    /// line each (then its elements).
+    pub async fn axe_violations(&self, page: &str) -> Vec<String> {
         let tools = tools().unwrap();
         let loaded = self
             .client
@@ -394,10 +404,7 @@ impl Browser {
                 nodes.join("\n")
             ));
         }
-        for line in &found {
-            let _ = writeln!(std::io::stderr(), "axe: {line}");
-        }
-        self.violations.lock().unwrap().extend(found);
+        found
     }
 
     /// Fails with every serious or critical violation `axe` found.
