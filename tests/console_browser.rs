@@ -45,11 +45,16 @@ struct Setup {
 
 impl Setup {
     async fn new(backend: Backend, extra: &[&str]) -> Option<Setup> {
+        Setup::new_with(backend, extra, false).await
+    }
+
+    /// With `dark`, the browser prefers a dark colour scheme.
+    async fn new_with(backend: Backend, extra: &[&str], dark: bool) -> Option<Setup> {
         browser::tools()?;
         let db = Database::new(backend)?;
         account(&db, &["create", OPERATOR, "--operator"], OPERATOR_PASSWORD);
         let (dir, server, console) = start_console(&db, extra).await;
-        let browser = Browser::start(&console, backend).await?;
+        let browser = Browser::start(&console, backend, dark).await?;
         Some(Setup {
             db,
             server,
@@ -1055,10 +1060,71 @@ async fn team_admins_and_sessions(backend: Backend) {
     setup.finish().await;
 }
 
+/// The console's dark colours (prefers-color-scheme: dark) pass axe too.
+async fn dark_mode_pages_are_accessible(backend: Backend) {
+    let Some(setup) = Setup::new_with(backend, &[], true).await else {
+        return;
+    };
+    let b = &setup.browser;
+    let acme = setup.team_id("acme");
+    let run = entra_run(&setup.scim(), &setup.db.token).await;
+    b.sign_in(OPERATOR, OPERATOR_PASSWORD).await;
+    let background = b
+        .client
+        .execute(
+            "return getComputedStyle(document.body).backgroundColor;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        background,
+        json!("rgb(13, 17, 23)"),
+        "the dark stylesheet is on"
+    );
+    b.axe("teams (dark)").await;
+    let member = format!("/members/{}", run.users[0]);
+    for page in [
+        "",
+        "?range=90d",
+        "/failures",
+        "/members",
+        member.as_str(),
+        "/subteams",
+        "/policy",
+        "/tokens",
+        "/held",
+        "/connect",
+    ] {
+        b.goto(&format!("/teams/{acme}{page}")).await;
+        if page == "/failures" {
+            b.find("details summary").await.click().await.unwrap();
+        }
+        if page.is_empty() {
+            b.screenshot("overview-dark").await;
+        }
+        b.axe(&format!("/teams/{{acme}}{page} (dark)")).await;
+    }
+    b.fill("#token", "scimd_not-a-real-token").await;
+    b.click_and_wait("main form button[type=submit]").await;
+    assert!(b.text("main [role=status]").await.contains("→ 401"));
+    b.axe("connect (401, dark)").await;
+    b.goto("/teams/no-such-team").await;
+    assert_eq!(b.h1().await, "404 Not Found");
+    b.axe("error page (404, dark)").await;
+    b.goto(&format!("/teams/{acme}")).await;
+    b.click_and_wait("header.top button").await;
+    assert_eq!(b.path().await, "/login");
+    b.axe("sign-in (dark)").await;
+    b.screenshot("sign-in-dark").await;
+    setup.finish().await;
+}
+
 for_each_backend!(
     sign_in_is_checked_and_throttled,
     a_provisioning_run_shows_up_everywhere,
     policy_tokens_and_connect,
     held_removals_are_decided_in_the_browser,
     team_admins_and_sessions,
+    dark_mode_pages_are_accessible,
 );

@@ -122,8 +122,10 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// `None` when the tools are missing (and not required).
-    pub async fn start(base: &str, backend: Backend) -> Option<Browser> {
+    /// `None` when the tools are missing (and not required). With `dark`,
+    /// Chromium prefers a dark colour scheme (the console's stylesheet
+    /// follows it).
+    pub async fn start(base: &str, backend: Backend, dark: bool) -> Option<Browser> {
         let tools = tools()?;
         let profile = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -153,7 +155,7 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let user_data = profile.path().join("chromium");
-        let capabilities = json!({
+        let mut capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": tools.chromium,
@@ -174,6 +176,12 @@ impl Browser {
                 ],
             },
         });
+        if dark {
+            capabilities["goog:chromeOptions"]["args"]
+                .as_array_mut()
+                .unwrap()
+                .push("--force-dark-mode".into());
+        }
         let Value::Object(capabilities) = capabilities else {
             unreachable!()
         };
