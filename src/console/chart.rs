@@ -127,7 +127,7 @@ pub fn render(
     let ticks: Vec<u32> = (0..=top_value / step).map(|i| i * step).collect();
     html! {
         figure.chart {
-            svg viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="img" aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg" {
+            svg viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="group" aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg" {
                 title id="chart-title" {
                     "Provisioning operations per " (if hourly { "hour, last 48 hours" } else { "day, last 90 days" })
                 }
@@ -158,7 +158,8 @@ pub fn render(
                                     @let y_top = y(below + bar[i]);
                                     @let rect_height = y(below) - y_top;
                                     @if i == 4 {
-                                        a href=(failures_href(&time::format(from), &time::format(to))) {
+                                        a href=(failures_href(&time::format(from), &time::format(to)))
+                                            aria-label={ (bar[i]) " failed at " (label(from)) " UTC: see them" } {
                                             rect class={ "s-" (name) } x=(x) y=(y_top) width=(bar_width) height=(rect_height) {}
                                         }
                                     } @else {
