@@ -4,8 +4,10 @@
 //! on every page the tests visit; a serious or critical violation fails.
 //!
 //! Screenshots land in target/console-screenshots/<backend>/<scenario>.png;
-//! the SQLite run also refreshes docs/console-overview.png and
-//! docs/console-member.png (README's pictures).
+//! with SCIMD_DOCS_SCREENSHOTS=1 the SQLite run also refreshes
+//! docs/console-overview.png and docs/console-member.png (README's
+//! pictures; they show the time of the run, so they are not rewritten on
+//! every run).
 //!
 //! Skipped with a message when chromedriver, Chromium or axe-core
 //! (`cd tests/browser && npm ci`) is missing, unless CI=true.
@@ -300,10 +302,15 @@ where
     }
 }
 
-fn docs(file: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("docs")
-        .join(file)
+/// README's picture `file`, when this run refreshes them.
+fn docs(backend: Backend, file: &str) -> Option<std::path::PathBuf> {
+    let refresh = backend == Backend::Sqlite
+        && std::env::var_os("SCIMD_DOCS_SCREENSHOTS").is_some_and(|v| v == "1");
+    refresh.then(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("docs")
+            .join(file)
+    })
 }
 
 /// Signing in, a refused password, the sign-in throttle, signing out.
@@ -523,9 +530,8 @@ async fn a_provisioning_run_shows_up_everywhere(backend: Backend) {
     );
     b.axe("overview (48 h)").await;
     b.screenshot("overview").await;
-    if backend == Backend::Sqlite {
-        b.full_page_screenshot(&docs("console-overview.png"), 1600)
-            .await;
+    if let Some(path) = docs(backend, "console-overview.png") {
+        b.full_page_screenshot(&path, 1600).await;
     }
 
     // The run's CSV, fetched with the browser's session, is what the CLI prints.
@@ -625,9 +631,8 @@ async fn a_provisioning_run_shows_up_everywhere(backend: Backend) {
     assert!(b.body().await.contains("Finance"), "the subteam is listed");
     b.axe("member").await;
     b.screenshot("member").await;
-    if backend == Backend::Sqlite {
-        b.full_page_screenshot(&docs("console-member.png"), 1100)
-            .await;
+    if let Some(path) = docs(backend, "console-member.png") {
+        b.full_page_screenshot(&path, 1100).await;
     }
 
     b.goto(&format!("/teams/{acme}/subteams")).await;

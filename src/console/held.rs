@@ -8,7 +8,7 @@ use super::layout::{self, Section, csrf, when};
 use super::tokens::admin_to_scim;
 use super::{ConsoleError, ConsoleState, Viewer, see_other};
 use crate::admin;
-use crate::scim::policy::Deprovisioning;
+use crate::scim::policy::{Deprovisioning, RemovalGuard};
 use crate::service::guard::Decision;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -37,7 +37,8 @@ async fn list(
         p.muted {
             "The deprovisioning guard is "
             @match &policy.removal_guard {
-                Some(guard) => { strong { "on (" (guard) ")" } },
+                Some(RemovalGuard::Count(n)) => { strong { "on: at most " (n) @if *n == 1 { " removal" } @else { " removals" } " per sync run" } },
+                Some(RemovalGuard::Percent(p)) => { strong { "on: at most " (p) "% of the team per sync run" } },
                 None => { strong { "off" } },
             }
             ". The IdP already sees these removals as done; the members keep their cards until you decide. "

@@ -219,6 +219,8 @@ tr.flagged td:first-child { border-left: 4px solid var(--bad); }
 .warning { border-left: 4px solid var(--bad); }
 form.inline { display: inline; margin: 0; }
 label { display: block; font-weight: 600; margin-top: .75rem; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+td label { display: inline; margin: 0; font-weight: 400; }
 .help { display: block; font-weight: 400; color: var(--muted); font-size: .85rem; }
 input[type=text], input[type=password], input[type=search], input[type=number], select, textarea {
   font: inherit; color: var(--fg); background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: .35rem .5rem; max-width: 100%; }
