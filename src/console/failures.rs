@@ -4,9 +4,9 @@
 
 use actix_web::{HttpResponse, web};
 use maud::html;
-use serde::Deserialize;
 
 use super::layout::{self, Section, when};
+use super::overview::Window;
 use super::{ConsoleError, ConsoleState, Viewer};
 use crate::scim::activity::LoggedEvent;
 use crate::scim::time;
@@ -15,12 +15,6 @@ use crate::store::failed_reads::{self, FailedReads};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/teams/{team}/failures", web::get().to(failures));
-}
-
-#[derive(Deserialize)]
-struct Window {
-    since: Option<String>,
-    until: Option<String>,
 }
 
 /// Without a window: the last 90 days (what the activity log keeps).
@@ -119,10 +113,9 @@ async fn failures(
     query: web::Query<Window>,
 ) -> Result<HttpResponse, ConsoleError> {
     let team = viewer.team(&state, &team).await?;
-    let parse = |text: &Option<String>| text.as_deref().and_then(time::normalize);
-    let since = parse(&query.since)
+    let (since, until) = query.parsed()?;
+    let since = since
         .unwrap_or_else(|| time::format(chrono::Utc::now() - chrono::Duration::days(DEFAULT_DAYS)));
-    let until = parse(&query.until);
     let id = team.tenant_id();
     let (from, to) = (since.clone(), until.clone());
     let (events, reads) = state

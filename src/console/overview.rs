@@ -154,10 +154,24 @@ async fn overview(
     Ok(layout::team_page(&viewer, &team, Section::Overview, body))
 }
 
+/// `?since=…&until=…`: a window of time (RFC 3339), either end open.
 #[derive(Deserialize)]
-struct Window {
-    since: Option<String>,
-    until: Option<String>,
+pub struct Window {
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+impl Window {
+    /// Both ends in the stored time format; a malformed one is refused.
+    pub fn parsed(&self) -> Result<(Option<String>, Option<String>), ConsoleError> {
+        let stored = |text: &Option<String>| match text {
+            None => Ok(None),
+            Some(text) => time::normalize(text).map(Some).ok_or_else(|| {
+                ConsoleError::BadRequest(format!("{text:?} is not an RFC 3339 time"))
+            }),
+        };
+        Ok((stored(&self.since)?, stored(&self.until)?))
+    }
 }
 
 /// The team's activity between two times, as `scimd activity --format csv`.
@@ -168,13 +182,7 @@ async fn csv(
     query: web::Query<Window>,
 ) -> Result<HttpResponse, ConsoleError> {
     let team = viewer.team(&state, &team).await?;
-    let stored = |text: &Option<String>| match text {
-        None => Ok(None),
-        Some(text) => time::normalize(text)
-            .map(Some)
-            .ok_or_else(|| ConsoleError::BadRequest(format!("{text:?} is not an RFC 3339 time"))),
-    };
-    let (since, until) = (stored(&query.since)?, stored(&query.until)?);
+    let (since, until) = query.parsed()?;
     let id = team.tenant_id();
     let events = state
         .db
