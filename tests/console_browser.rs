@@ -679,7 +679,7 @@ async fn policy_tokens_and_connect(backend: Backend) {
     assert_eq!(b.h1().await, "Policy: preview");
     let preview = b.text("[role=status]").await;
     assert!(
-        preview.contains("1 groups will stop being subteams"),
+        preview.contains("1 group will stop being subteams"),
         "{preview}"
     );
     assert!(preview.contains("Sales"), "{preview}");

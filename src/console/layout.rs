@@ -144,6 +144,11 @@ pub fn csrf(viewer: &Viewer) -> Markup {
     html! { input type="hidden" name="csrf" value=(viewer.session.csrf); }
 }
 
+/// `n` and the noun in the number it takes: `1 group`, `3 groups`.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A stored time (RFC 3339, UTC) as `2026-11-26 13:05 UTC`.
 pub fn when(stored: &str) -> String {
     crate::scim::time::parse(stored)

@@ -8,7 +8,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::chart::{self, Buckets};
-use super::layout::{self, Section, when};
+use super::layout::{self, Section, counted, when};
 use super::teams::{facts, run_total};
 use super::{ConsoleError, ConsoleState, Viewer};
 use crate::scim::activity::{Grouping, summarize, write_csv};
@@ -88,11 +88,11 @@ async fn overview(
             }
         }
         @if held > 0 {
-            p.panel.warning { (held) " removals are held by the deprovisioning guard. "
+            p.panel.warning { (counted(held, "removal is", "removals are")) " held by the deprovisioning guard. "
                 a href={ (base) "/held" } { "Review them" } }
         }
         @if facts.idle_tokens > 0 {
-            p.panel.warning { (facts.idle_tokens) " active tokens have not been used for 30 days. "
+            p.panel.warning { (counted(facts.idle_tokens, "active token has", "active tokens have")) " not been used for 30 days. "
                 a href={ (base) "/tokens" } { "Review tokens" } }
         }
         h2 { "What the IdP did" }

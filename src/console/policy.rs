@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::{self, Section, csrf};
+use super::layout::{self, Section, counted, csrf};
 use super::tokens::admin_to_scim;
 use super::{ConsoleError, ConsoleState, Form, Viewer, see_other};
 use crate::admin;
@@ -148,13 +148,13 @@ async fn submit(
                 ul {
                     li { "Settings changed: " (preview.settings.join(", ")) }
                     @if !preview.groups_leaving.is_empty() {
-                        li { strong { (preview.groups_leaving.len()) " groups will stop being subteams" } ": " (preview.groups_leaving.join(", ")) }
+                        li { strong { (counted(preview.groups_leaving.len(), "group", "groups")) " will stop being subteams" } ": " (preview.groups_leaving.join(", ")) }
                     }
                     @if !preview.groups_joining.is_empty() {
-                        li { strong { (preview.groups_joining.len()) " groups will become subteams" } ": " (preview.groups_joining.join(", ")) }
+                        li { strong { (counted(preview.groups_joining.len(), "group", "groups")) " will become subteams" } ": " (preview.groups_joining.join(", ")) }
                     }
-                    @if preview.users_leaving > 0 { li { strong { (preview.users_leaving) " members will leave the team" } " (not on the new user allowlist)" } }
-                    @if preview.users_joining > 0 { li { strong { (preview.users_joining) " users will join the team" } } }
+                    @if preview.users_leaving > 0 { li { strong { (counted(preview.users_leaving, "member", "members")) " will leave the team" } " (not on the new user allowlist)" } }
+                    @if preview.users_joining > 0 { li { strong { (counted(preview.users_joining, "user", "users")) " will join the team" } } }
                     @if preview.groups_leaving.is_empty() && preview.groups_joining.is_empty() && preview.users_leaving == 0 && preview.users_joining == 0 {
                         li { "No group or member changes side now; the new settings apply to the next SCIM writes." }
                     }
