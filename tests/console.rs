@@ -619,7 +619,7 @@ for_each_backend!(
 );
 
 /// A console port another process holds stops the start, naming the flag;
-/// `off` runs without a console.
+/// `off` runs without a console; a console stops with the server.
 #[tokio::test]
 async fn a_console_port_in_use_is_a_start_up_error_naming_admin_bind() {
     let dir = tempfile::tempdir().unwrap();
@@ -650,6 +650,21 @@ async fn a_console_port_in_use_is_a_start_up_error_naming_admin_bind() {
     let output = server.stop_cleanly();
     assert!(
         output.stderr.contains("console off (--admin-bind off)"),
+        "{}",
+        output.stderr
+    );
+
+    // With the console on, SIGTERM stops both listeners and the process exits 0.
+    let server = common::process::Server::start(
+        dir.path(),
+        url.to_str().unwrap(),
+        &["--admin-bind", "127.0.0.1:0"],
+        &[],
+    )
+    .await;
+    let output = server.stop_cleanly();
+    assert!(
+        output.stderr.contains("console listening (--admin-bind)"),
         "{}",
         output.stderr
     );
