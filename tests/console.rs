@@ -669,3 +669,119 @@ async fn a_console_port_in_use_is_a_start_up_error_naming_admin_bind() {
         output.stderr
     );
 }
+
+/// Over TLS the console shares the SCIM certificate, its session cookie is
+/// `Secure`, and the connection test speaks HTTPS to the public URL: here it
+/// reports why a self-signed certificate is refused, as an IdP would.
+#[tokio::test]
+async fn over_tls_the_cookie_is_secure_and_the_connection_test_checks_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
+    let url = dir.path().join("scimd.db");
+    let url = url.to_str().unwrap();
+    let token = {
+        let mut output = String::new();
+        for args in [
+            &["tenant", "create", "acme"][..],
+            &["token", "issue", "--tenant", "acme", "--label", "entra"],
+        ] {
+            let ran = common::cli_output(url, args);
+            assert!(ran.status.success());
+            output = String::from_utf8(ran.stdout).unwrap();
+        }
+        output.trim().to_owned()
+    };
+    let made = common::cli_output_with_stdin(
+        url,
+        &["account", "create", "op", "--operator", "--password-stdin"],
+        OPERATOR_PASSWORD,
+    );
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let console_port = common::process::free_port();
+    let admin_bind = format!("127.0.0.1:{console_port}");
+    let server = common::process::Server::spawn(
+        dir.path(),
+        url,
+        &[
+            "--tls-cert",
+            "cert.pem",
+            "--tls-key",
+            "key.pem",
+            "--admin-bind",
+            &admin_bind,
+        ],
+        &[],
+    );
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let console = format!("https://127.0.0.1:{console_port}");
+    let mut signed_in = None;
+    for _ in 0..100 {
+        if let Ok(answer) = client
+            .post(format!("{console}/login"))
+            .form(&[("name", "op"), ("password", OPERATOR_PASSWORD)])
+            .send()
+            .await
+        {
+            signed_in = Some(answer);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let signed_in = signed_in.expect("the console answers over TLS");
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let set_cookie = signed_in.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let acme = {
+        let pool = scimd::store::db::connect(url, 1).unwrap();
+        admin::find_tenant(&mut pool.get().unwrap(), "acme")
+            .unwrap()
+            .id
+    };
+    let connect = format!("{console}/teams/{acme}/connect");
+    let page = client
+        .get(&connect)
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    let page = Page {
+        status: page.status(),
+        location: None,
+        body: page.text().await.unwrap(),
+    };
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&format!(
+        "https://127.0.0.1:{}/api/external/scim",
+        server.port
+    )));
+    let tested = client
+        .post(&connect)
+        .header(COOKIE, &cookie)
+        .form(&[("csrf", page.csrf().as_str()), ("token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(tested.contains("Not connected."), "{tested}");
+    assert!(tested.contains("invalid peer certificate"), "{tested}");
+    server.stop_cleanly();
+}

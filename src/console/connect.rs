@@ -90,11 +90,24 @@ async fn test(
             url: format!("{url}?filter={filter}"),
             status: None,
             millis: started.elapsed().as_millis(),
-            body: format!("no answer: {e}"),
+            body: format!("no answer: {}", with_causes(&e)),
         },
     };
     let body = page(&viewer, &state, &team, Some(&outcome));
     Ok(layout::team_page(&viewer, &team, Section::Connect, body))
+}
+
+/// An error and its causes, `: `-separated (reqwest's own message leaves
+/// out why: a refused connection, an untrusted certificate).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 fn page(
@@ -109,7 +122,7 @@ fn page(
         h1 { "Connect your IdP" }
         p { "SCIM base URL (Tenant URL) for team " strong { (team.name) } ": " code id="scim-url" { (url) } " "
             button.secondary type="button" data-copy="scim-url" hidden { "Copy" } }
-        p.muted { "Okta and Entra only call https:// URLs: behind a TLS proxy, start scimd with "
+        p.muted { "Okta and Entra only call https:// URLs with a certificate from a public authority: behind a TLS proxy, start scimd with "
             code { "--public-url https://your.host/api/external/scim" } " so this page shows that URL." }
         section.panel aria-labelledby="test-title" {
             h2 id="test-title" { "Test the connection" }
