@@ -14,7 +14,7 @@ mod login;
 mod members;
 mod overview;
 mod policy;
-pub mod session;
+mod session;
 mod subteams;
 mod teams;
 mod tokens;
