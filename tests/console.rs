@@ -785,3 +785,47 @@ async fn over_tls_the_cookie_is_secure_and_the_connection_test_checks_the_certif
     assert!(tested.contains("invalid peer certificate"), "{tested}");
     server.stop_cleanly();
 }
+
+/// `scimd account create` needs a role; without --password-stdin it prints
+/// a generated password once, and that password signs in.
+#[test]
+fn account_create_needs_a_role_and_prints_a_working_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("scimd.db");
+    let url = url.to_str().unwrap();
+    assert!(
+        common::cli_output(url, &["tenant", "create", "acme"])
+            .status
+            .success()
+    );
+    let refused = common::cli_output(url, &["account", "create", "kim"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("<--operator|--tenant <TENANT>>"));
+    let made = common::cli_output(url, &["account", "create", "Kim", "--tenant", "ACME"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let password = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    assert!(password.len() >= 20, "{password:?}");
+    let pool = scimd::store::db::connect(url, 1).unwrap();
+    let conn = &mut *pool.get().unwrap();
+    let account = admin::check_sign_in(conn, "kim", &password)
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.name, "kim", "names are kept lower-cased");
+    assert!(
+        admin::check_sign_in(conn, "kim", "not the password")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        admin::check_sign_in(conn, "nobody", &password)
+            .unwrap()
+            .is_none()
+    );
+    let listed = String::from_utf8(common::cli_output(url, &["account", "list"]).stdout).unwrap();
+    assert!(listed.contains("kim\tacme\t"), "{listed}");
+    assert!(!listed.contains(&password), "the list shows no password");
+}

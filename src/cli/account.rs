@@ -12,10 +12,11 @@ use super::open;
 pub enum AccountCommand {
     /// Make an account: an operator (every team) or one team's admin. The
     /// password is generated and printed once, unless --password-stdin.
+    #[command(group(clap::ArgGroup::new("role").required(true).args(["operator", "tenant"])))]
     Create {
         name: String,
         /// Sees and changes every team.
-        #[arg(long, conflicts_with = "tenant", required_unless_present = "tenant")]
+        #[arg(long)]
         operator: bool,
         /// Sees and changes only this team (its name or id).
         #[arg(long)]
