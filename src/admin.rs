@@ -466,21 +466,68 @@ pub fn disable_account(conn: &mut DbConnection, name: &str) -> Result<AccountRow
     find_account(conn, name)
 }
 
-/// The account a sign-in names, if the password is its own and it is not
-/// disabled. argon2 runs even for an unknown name, so the answer's timing
-/// does not tell which names exist.
-pub fn check_sign_in(
-    conn: &mut DbConnection,
-    name: &str,
-    password: &str,
-) -> Result<Option<AccountRow>, AdminError> {
-    let account = accounts::find_by_name(conn, &name.trim().to_lowercase())?;
-    let Some(account) = account else {
-        token::verify_secret(password, decoy_hash());
-        return Ok(None);
+/// Failed sign-ins an account may make in a row; then one a minute.
+pub const SIGN_IN_FAILURES: i64 = 5;
+/// One failure is forgiven per this many seconds since the last.
+const FORGIVEN_EVERY_SECS: i64 = 60;
+
+/// The account's failures not yet forgiven at `now`, and the seconds since
+/// the last one.
+fn outstanding_failures(account: &AccountRow, now: chrono::DateTime<chrono::Utc>) -> (i64, i64) {
+    let Some(last) = account
+        .last_failed_at
+        .as_deref()
+        .and_then(crate::scim::time::parse)
+    else {
+        return (0, 0);
     };
-    let matches = token::verify_secret(password, &account.password_hash);
-    Ok((matches && account.disabled_at.is_none()).then_some(account))
+    let since = (now - last).num_seconds().max(0);
+    (
+        (account.failed_sign_ins - since / FORGIVEN_EVERY_SECS).max(0),
+        since,
+    )
+}
+
+/// Seconds until the account may try to sign in again, if it must wait.
+/// Kept in the account's row, so every replica counts the same failures.
+pub fn sign_in_wait(account: &AccountRow, now: chrono::DateTime<chrono::Utc>) -> Option<u64> {
+    let (owed, since) = outstanding_failures(account, now);
+    (owed >= SIGN_IN_FAILURES)
+        .then(|| u64::try_from(FORGIVEN_EVERY_SECS - since % FORGIVEN_EVERY_SECS).unwrap_or(1))
+}
+
+/// Whether `password` signs in to `account` (which must not be disabled).
+/// argon2 runs for an unknown name too, against a decoy, so the answer's
+/// timing does not tell which names exist.
+pub fn password_accepted(account: Option<&AccountRow>, password: &str) -> bool {
+    match account {
+        None => {
+            token::verify_secret(password, decoy_hash());
+            false
+        }
+        Some(account) => {
+            token::verify_secret(password, &account.password_hash) && account.disabled_at.is_none()
+        }
+    }
+}
+
+/// Counts a failed sign-in against the account, or clears its failures.
+pub fn record_sign_in(
+    conn: &mut DbConnection,
+    account: &AccountRow,
+    accepted: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AdminError> {
+    let failures = if accepted {
+        0
+    } else {
+        outstanding_failures(account, now).0 + 1
+    };
+    if failures != account.failed_sign_ins || failures > 0 {
+        let last_failed = (failures > 0).then(|| crate::scim::time::format(now));
+        accounts::record_sign_in(conn, &account.id, failures, last_failed.as_deref())?;
+    }
+    Ok(())
 }
 
 /// An argon2id hash of a random password nobody has, made once, checked
@@ -491,4 +538,44 @@ fn decoy_hash() -> &'static str {
         let unguessable = uuid::Uuid::new_v4().to_string();
         token::hash_secret(&unguessable).unwrap_or_default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(failures: i64, last_failed: Option<&str>) -> AccountRow {
+        AccountRow {
+            id: "a".into(),
+            name: "op".into(),
+            tenant_id: None,
+            password_hash: String::new(),
+            session_epoch: 0,
+            created_at: "2026-11-26T00:00:00.000000Z".into(),
+            disabled_at: None,
+            failed_sign_ins: failures,
+            last_failed_at: last_failed.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn failures_are_forgiven_one_a_minute() {
+        let now = crate::scim::time::parse("2026-11-26T12:00:00Z").unwrap();
+        let at =
+            |secs_ago: i64| crate::scim::time::format(now - chrono::Duration::seconds(secs_ago));
+        assert_eq!(sign_in_wait(&account(0, None), now), None);
+        assert_eq!(sign_in_wait(&account(4, Some(&at(1))), now), None);
+        assert_eq!(sign_in_wait(&account(5, Some(&at(30))), now), Some(30));
+        assert_eq!(
+            sign_in_wait(&account(5, Some(&at(61))), now),
+            None,
+            "one forgiven"
+        );
+        assert_eq!(
+            sign_in_wait(&account(7, Some(&at(125))), now),
+            Some(55),
+            "two forgiven"
+        );
+        assert_eq!(outstanding_failures(&account(3, Some(&at(3600))), now).0, 0);
+    }
 }

@@ -811,21 +811,70 @@ fn account_create_needs_a_role_and_prints_a_working_password() {
     assert!(password.len() >= 20, "{password:?}");
     let pool = scimd::store::db::connect(url, 1).unwrap();
     let conn = &mut *pool.get().unwrap();
-    let account = admin::check_sign_in(conn, "kim", &password)
+    let account = scimd::store::accounts::find_by_name(conn, "kim")
         .unwrap()
-        .unwrap();
-    assert_eq!(account.name, "kim", "names are kept lower-cased");
-    assert!(
-        admin::check_sign_in(conn, "kim", "not the password")
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        admin::check_sign_in(conn, "nobody", &password)
-            .unwrap()
-            .is_none()
-    );
+        .expect("names are kept lower-cased");
+    assert!(admin::password_accepted(Some(&account), &password));
+    assert!(!admin::password_accepted(
+        Some(&account),
+        "not the password"
+    ));
+    assert!(!admin::password_accepted(None, &password));
     let listed = String::from_utf8(common::cli_output(url, &["account", "list"]).stdout).unwrap();
     assert!(listed.contains("kim\tacme\t"), "{listed}");
     assert!(!listed.contains(&password), "the list shows no password");
+}
+
+/// The per-account sign-in budget lives in the database: failures made on
+/// two servers of one deployment add up.
+#[tokio::test]
+async fn replicas_share_the_sign_in_budget_of_an_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("scimd.db");
+    let url = url.to_str().unwrap();
+    assert!(common::cli_output(url, &["migrate"]).status.success());
+    let made = common::cli_output_with_stdin(
+        url,
+        &["account", "create", "op", "--operator", "--password-stdin"],
+        OPERATOR_PASSWORD,
+    );
+    assert!(made.status.success());
+    let mut consoles = Vec::new();
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let port = common::process::free_port();
+        let bind = format!("127.0.0.1:{port}");
+        servers.push(
+            common::process::Server::start(dir.path(), url, &["--admin-bind", &bind], &[]).await,
+        );
+        consoles.push(format!("http://127.0.0.1:{port}"));
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let sign_in = |console: &str, password: &str| {
+        client
+            .post(format!("{console}/login"))
+            .form(&[("name", "op"), ("password", password)])
+            .send()
+    };
+    for (console, failures) in [(&consoles[0], 3), (&consoles[1], 2)] {
+        for _ in 0..failures {
+            let refused = sign_in(console, "wrong password!").await.unwrap();
+            assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        }
+    }
+    // The first server saw only three failures; the account's row has five.
+    let throttled = sign_in(&consoles[0], OPERATOR_PASSWORD).await.unwrap();
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = throttled.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    for server in servers {
+        server.stop_cleanly();
+    }
 }

@@ -12,9 +12,11 @@ use serde::Deserialize;
 
 use super::layout::{self, html_response};
 use super::session::{self, SessionData};
+use super::tokens::admin_to_scim;
 use super::{ConsoleError, ConsoleState, Viewer, see_other};
 use crate::admin;
 use crate::http::bucket::Bucket;
+use crate::store::accounts;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(form))
@@ -134,18 +136,30 @@ async fn sign_in(
         .sign_in
         .admit(&key, address)
         .map_err(ConsoleError::Throttled)?;
-    let checked_name = name.clone();
     let account = state
         .db
-        .read(move |conn| {
-            admin::check_sign_in(conn, &checked_name, &password).map_err(|e| match e {
-                admin::AdminError::Scim(e) => e,
-                other => crate::scim::ScimError::internal(anyhow::Error::new(other)),
-            })
-        })
+        .read(move |conn| Ok(accounts::find_by_name(conn, &key)?))
         .await?;
+    let now = chrono::Utc::now();
+    if let Some(wait) = account.as_ref().and_then(|a| admin::sign_in_wait(a, now)) {
+        return Err(ConsoleError::Throttled(wait));
+    }
+    // argon2 off the worker thread (and, on SQLite, off the one writer).
+    let candidate = account.clone();
+    let accepted = web::block(move || admin::password_accepted(candidate.as_ref(), &password))
+        .await
+        .map_err(|e| ConsoleError::Internal(e.into()))?;
+    if let Some(account) = account.clone() {
+        state
+            .db
+            .write(move |conn| {
+                admin::record_sign_in(conn, &account, accepted, now).map_err(admin_to_scim)
+            })
+            .await?;
+    }
+    let account = account.filter(|_| accepted);
     let Some(account) = account else {
-        tracing::info!(account = %key, "console sign-in refused");
+        tracing::info!(account = %name.trim().to_lowercase(), "console sign-in refused");
         let mut response = html_response(login_page(
             Some("That account name and password do not match an active account."),
             &name,

@@ -18,6 +18,8 @@ pub struct AccountRow {
     pub session_epoch: i64,
     pub created_at: String,
     pub disabled_at: Option<String>,
+    pub failed_sign_ins: i64,
+    pub last_failed_at: Option<String>,
 }
 
 /// Inserts an account; `None` when the name is taken.
@@ -87,6 +89,23 @@ pub fn set_password(
         ))
         .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// Records a sign-in's outcome: the failures not yet forgiven (the caller
+/// works them out) and when the last was; `0` and `None` clear them.
+pub fn record_sign_in(
+    conn: &mut DbConnection,
+    id: &str,
+    failures: i64,
+    last_failed: Option<&str>,
+) -> Result<(), StoreError> {
+    diesel::update(console_accounts::table.find(id))
+        .set((
+            console_accounts::failed_sign_ins.eq(failures),
+            console_accounts::last_failed_at.eq(last_failed),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Refuses the account's sign-ins and ends its sessions.

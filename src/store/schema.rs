@@ -202,6 +202,8 @@ diesel::table! {
         session_epoch -> BigInt,
         created_at -> Text,
         disabled_at -> Nullable<Text>,
+        failed_sign_ins -> BigInt,
+        last_failed_at -> Nullable<Text>,
     }
 }
 

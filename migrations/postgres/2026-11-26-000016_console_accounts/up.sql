@@ -9,7 +9,11 @@ CREATE TABLE console_accounts (
     password_hash TEXT NOT NULL,
     session_epoch BIGINT NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
-    disabled_at TEXT
+    disabled_at TEXT,
+    -- The sign-in throttle every replica shares: failures not yet forgiven
+    -- (one is forgiven per minute since the last) and when the last was.
+    failed_sign_ins BIGINT NOT NULL DEFAULT 0,
+    last_failed_at TEXT
 );
 
 -- The console's session-signing key, made by the first process that needs
