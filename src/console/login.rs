@@ -149,17 +149,21 @@ async fn sign_in(
     let accepted = web::block(move || admin::password_accepted(candidate.as_ref(), &password))
         .await
         .map_err(|e| ConsoleError::Internal(e.into()))?;
-    if let Some(account) = account.clone() {
+    if let Some(known) = account.clone() {
         state
             .db
             .write(move |conn| {
-                admin::record_sign_in(conn, &account, accepted, now).map_err(admin_to_scim)
+                admin::record_sign_in(conn, &known, accepted, now).map_err(admin_to_scim)
             })
             .await?;
     }
-    let account = account.filter(|_| accepted);
-    let Some(account) = account else {
-        tracing::info!(account = %name.trim().to_lowercase(), "console sign-in refused");
+    let Some(account) = account.clone().filter(|_| accepted) else {
+        // An unknown name is not logged: it may be a password typed into
+        // the wrong field.
+        match &account {
+            Some(known) => tracing::info!(account = %known.name, "console sign-in refused"),
+            None => tracing::info!("console sign-in refused: no such account"),
+        }
         let mut response = html_response(login_page(
             Some("That account name and password do not match an active account."),
             &name,
