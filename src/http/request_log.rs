@@ -138,15 +138,17 @@ const FAILED_READ_DETAIL_CHARS: usize = 200;
 /// and error. `None` for anything else (writes are in the activity log;
 /// requests without a team, throttled or over a down database are not the
 /// IdP's doing).
-fn failed_read<B>(
-    response: &ServiceResponse<B>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Option<FailedReads> {
-    let request = response.request();
+fn failed_read<B>(response: &ServiceResponse<B>) -> Option<FailedReads> {
+    // Every answer passes here: the status is checked before anything
+    // that allocates.
     let status = response.status().as_u16();
+    if !(400..500).contains(&status) || matches!(status, 401 | 429) {
+        return None;
+    }
+    let request = response.request();
     let route = request.match_pattern()?;
     let is_read = request.method() == actix_web::http::Method::GET || route.ends_with("/.search");
-    if !is_read || !(400..500).contains(&status) || matches!(status, 401 | 429) {
+    if !is_read {
         return None;
     }
     let team = request.extensions().get::<Team>()?.0.to_string();
@@ -169,11 +171,9 @@ fn failed_read<B>(
         .headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    let hour =
-        chrono::DurationRound::duration_trunc(now, chrono::Duration::hours(1)).unwrap_or(now);
     Some(FailedReads {
         tenant_id: team,
-        hour: hour.format("%Y-%m-%dT%H:00:00Z").to_string(),
+        hour: chrono::Utc::now().format("%Y-%m-%dT%H:00:00Z").to_string(),
         client: Client::from_user_agent(user_agent).as_str().to_owned(),
         route,
         status: i32::from(status),
@@ -186,7 +186,7 @@ fn failed_read<B>(
 /// Adds a failed read to its hour's count, off the request's path: a
 /// failure to count it is logged at debug and changes no answer.
 fn count_failed_read<B>(response: &ServiceResponse<B>) {
-    let Some(reads) = failed_read(response, chrono::Utc::now()) else {
+    let Some(reads) = failed_read(response) else {
         return;
     };
     let Some(state) = response.request().app_data::<web::Data<AppState>>() else {
