@@ -55,6 +55,19 @@ pub enum AdminError {
     Scim(#[from] ScimError),
 }
 
+/// Where an operator action runs inside a request's database closure (the
+/// console's), its error travels as SCIM's: a refusal is a 400 with its
+/// message.
+impl From<AdminError> for ScimError {
+    fn from(error: AdminError) -> Self {
+        match error {
+            AdminError::Scim(e) => e,
+            AdminError::Store(e) => e.into(),
+            other => ScimError::BadRequest(other.to_string()),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for AdminError {
     fn from(error: diesel::result::Error) -> Self {
         AdminError::Store(error.into())

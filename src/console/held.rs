@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, web};
 use maud::html;
 
 use super::layout::{self, Section, csrf, when};
-use super::tokens::admin_to_scim;
 use super::{ConsoleError, ConsoleState, Viewer, see_other};
 use crate::admin;
 use crate::scim::policy::{Deprovisioning, RemovalGuard};
@@ -26,8 +25,8 @@ async fn list(
     let (held, policy) = state
         .db
         .read(move |conn| {
-            let held = admin::held_removals(conn, &for_read).map_err(admin_to_scim)?;
-            let policy = admin::policy(conn, &for_read).map_err(admin_to_scim)?;
+            let held = admin::held_removals(conn, &for_read)?;
+            let policy = admin::policy(conn, &for_read)?;
             Ok((held, policy))
         })
         .await?;
@@ -119,7 +118,9 @@ async fn decide(
         .db
         .write(move |conn| {
             let chosen = (!all).then_some(ids.as_slice());
-            admin::decide_held_as(conn, &for_write, chosen, decision, &actor).map_err(admin_to_scim)
+            Ok(admin::decide_held_as(
+                conn, &for_write, chosen, decision, &actor,
+            )?)
         })
         .await?;
     Ok(see_other(&format!("/teams/{}/held", team.id)))

@@ -12,7 +12,6 @@ use serde::Deserialize;
 
 use super::layout::{self, html_response};
 use super::session::{self, SessionData};
-use super::tokens::admin_to_scim;
 use super::{ConsoleError, ConsoleState, Viewer, see_other};
 use crate::admin;
 use crate::http::bucket::Bucket;
@@ -152,9 +151,7 @@ async fn sign_in(
     if let Some(known) = account.clone() {
         state
             .db
-            .write(move |conn| {
-                admin::record_sign_in(conn, &known, accepted, now).map_err(admin_to_scim)
-            })
+            .write(move |conn| Ok(admin::record_sign_in(conn, &known, accepted, now)?))
             .await?;
     }
     let Some(account) = account.clone().filter(|_| accepted) else {

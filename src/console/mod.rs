@@ -32,7 +32,7 @@ use actix_web::{App, FromRequest, HttpMessage, HttpRequest, HttpResponse, HttpSe
 use anyhow::Context;
 use maud::html;
 
-use crate::admin::{self, AdminError};
+use crate::admin;
 use crate::http::state::Db;
 use crate::http::throttle::TrustedProxies;
 use crate::scim::ScimError;
@@ -209,16 +209,6 @@ impl From<ScimError> for ConsoleError {
             404 => ConsoleError::NotFound,
             400..=499 => ConsoleError::BadRequest(error.to_string()),
             _ => ConsoleError::Internal(error.into()),
-        }
-    }
-}
-
-impl From<AdminError> for ConsoleError {
-    fn from(error: AdminError) -> Self {
-        match error {
-            AdminError::Scim(e) => e.into(),
-            AdminError::Store(e) => e.into(),
-            other => ConsoleError::BadRequest(other.to_string()),
         }
     }
 }

@@ -7,7 +7,6 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::layout::{self, Section, counted, csrf};
-use super::tokens::admin_to_scim;
 use super::{ConsoleError, ConsoleState, Form, Viewer, see_other};
 use crate::admin;
 use crate::scim::activity::changed_attributes;
@@ -37,7 +36,7 @@ async fn show(
     let for_read = team.clone();
     let policy = state
         .db
-        .read(move |conn| admin::policy(conn, &for_read).map_err(admin_to_scim))
+        .read(move |conn| Ok(admin::policy(conn, &for_read)?))
         .await?;
     let body = html! {
         h1 { "Policy" }
@@ -67,7 +66,7 @@ async fn submit(
     let for_read = team.clone();
     let current = state
         .db
-        .read(move |conn| admin::policy(conn, &for_read).map_err(admin_to_scim))
+        .read(move |conn| Ok(admin::policy(conn, &for_read)?))
         .await?;
     let edited = match edited_policy(&current, &form) {
         Ok(policy) => policy,
@@ -88,8 +87,9 @@ async fn submit(
         state
             .db
             .write(move |conn| {
-                admin::set_policy_as(conn, &for_write, &actor, |policy| *policy = edited)
-                    .map_err(admin_to_scim)
+                Ok(admin::set_policy_as(conn, &for_write, &actor, |policy| {
+                    *policy = edited
+                })?)
             })
             .await?;
         return Ok(see_other(&format!("/teams/{}/policy?saved=1", team.id)));

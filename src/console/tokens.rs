@@ -92,9 +92,7 @@ async fn issue(
     let for_write = team.clone();
     let (row, secret) = state
         .db
-        .write(move |conn| {
-            admin::issue_token_as(conn, &for_write, &label, &actor).map_err(admin_to_scim)
-        })
+        .write(move |conn| Ok(admin::issue_token_as(conn, &for_write, &label, &actor)?))
         .await?;
     let body = html! {
         h1 { "Token issued" }
@@ -159,19 +157,7 @@ async fn revoke(
     let for_write = team.clone();
     state
         .db
-        .write(move |conn| {
-            admin::revoke_token_as(conn, &for_write, &token_id, &actor).map_err(admin_to_scim)
-        })
+        .write(move |conn| Ok(admin::revoke_token_as(conn, &for_write, &token_id, &actor)?))
         .await?;
     Ok(see_other(&format!("/teams/{}/tokens", team.id)))
-}
-
-/// Carries an operator error through the database closure (whose error is
-/// SCIM's) as a 400 with its message.
-pub fn admin_to_scim(error: admin::AdminError) -> crate::scim::ScimError {
-    match error {
-        admin::AdminError::Scim(e) => e,
-        admin::AdminError::Store(e) => e.into(),
-        other => crate::scim::ScimError::BadRequest(other.to_string()),
-    }
 }
