@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::chart::{self, Buckets};
 use super::layout::{self, Section, counted, when};
-use super::teams::{facts, run_total};
+use super::teams::{facts, idp_runs, run_total};
 use super::{ConsoleError, ConsoleState, Viewer};
-use crate::scim::activity::{Grouping, summarize, write_csv};
+use crate::scim::activity::write_csv;
 use crate::scim::time;
 use crate::store::{activity, holds};
 
@@ -56,12 +56,7 @@ async fn overview(
             }
             let facts = facts(conn, for_facts)?;
             let (policy, _) = crate::service::policy::load(&id, conn)?;
-            let gap = Duration::minutes(i64::try_from(policy.run_gap_mins).unwrap_or(10));
-            let idp_events: Vec<_> = events
-                .into_iter()
-                .filter(|e| e.client != "console")
-                .collect();
-            let mut runs = summarize(&idp_events, Grouping::Runs(gap));
+            let mut runs = idp_runs(events, policy.run_gap_mins);
             runs.reverse();
             runs.truncate(RUNS_SHOWN);
             let held = holds::open(&id, conn)?.len();

@@ -6,12 +6,13 @@ use maud::html;
 
 use super::layout::{self, when};
 use super::{ConsoleError, ConsoleState, Viewer, see_other};
-use crate::scim::activity::{Grouping, SyncSummary, summarize};
+use crate::scim::ScimError;
+use crate::scim::activity::{Client, Grouping, LoggedEvent, SyncSummary, summarize};
 use crate::scim::time;
 use crate::service;
 use crate::store::db::DbConnection;
 use crate::store::tenants::{self, TenantRow};
-use crate::store::{StoreError, activity, members, subteams, tokens};
+use crate::store::{activity, members, subteams, tokens};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/teams", web::get().to(list));
@@ -28,7 +29,6 @@ pub struct TeamFacts {
     pub active_tokens: usize,
     /// Active tokens unused (or never used) for `UNUSED_TOKEN_DAYS`.
     pub idle_tokens: usize,
-    pub last_run: Option<SyncSummary>,
     pub failures_24h: i64,
 }
 
@@ -39,10 +39,7 @@ impl TeamFacts {
 }
 
 /// What the teams page and the overview say about a team.
-pub fn facts(
-    conn: &mut DbConnection,
-    team: TenantRow,
-) -> Result<TeamFacts, crate::scim::ScimError> {
+pub fn facts(conn: &mut DbConnection, team: TenantRow) -> Result<TeamFacts, ScimError> {
     let id = team.tenant_id();
     let now = chrono::Utc::now();
     let day_ago = time::format(now - chrono::Duration::hours(24));
@@ -55,7 +52,6 @@ pub fn facts(
         .iter()
         .filter(|t| t.last_used_at.as_deref().unwrap_or(&t.created_at) < idle_before.as_str())
         .count();
-    let (policy, _) = service::policy::load(&id, conn)?;
     Ok(TeamFacts {
         members: members::in_team_count(&id, conn)?,
         subteams: subteams::all(&id, conn)?
@@ -64,26 +60,29 @@ pub fn facts(
             .count(),
         active_tokens: tokens.len(),
         idle_tokens,
-        last_run: last_run(conn, &team, policy.run_gap_mins)?,
         failures_24h: activity::failures_since(&id, conn, &day_ago)?,
         team,
     })
 }
 
-/// The team's latest sync run by its IdP within the last 30 days (changes
-/// made in the console are not a sync).
-fn last_run(
-    conn: &mut DbConnection,
-    team: &TenantRow,
-    gap_mins: u64,
-) -> Result<Option<SyncSummary>, StoreError> {
-    let since = time::format(chrono::Utc::now() - chrono::Duration::days(30));
-    let events: Vec<_> = activity::since(&team.tenant_id(), conn, Some(&since))?
+/// The sync runs of the team's IdP among `events` (time order), oldest
+/// first: changes made in the console are not a sync.
+pub fn idp_runs(events: Vec<LoggedEvent>, gap_mins: u64) -> Vec<SyncSummary> {
+    let idp: Vec<LoggedEvent> = events
         .into_iter()
-        .filter(|e| e.client != "console")
+        .filter(|e| e.client != Client::Console.as_str())
         .collect();
     let gap = chrono::Duration::minutes(i64::try_from(gap_mins).unwrap_or(10));
-    Ok(summarize(&events, Grouping::Runs(gap)).pop())
+    summarize(&idp, Grouping::Runs(gap))
+}
+
+/// The team's latest sync run by its IdP within the last 30 days.
+fn last_run(conn: &mut DbConnection, team: &TenantRow) -> Result<Option<SyncSummary>, ScimError> {
+    let id = team.tenant_id();
+    let since = time::format(chrono::Utc::now() - chrono::Duration::days(30));
+    let events = activity::since(&id, conn, Some(&since))?;
+    let (policy, _) = service::policy::load(&id, conn)?;
+    Ok(idp_runs(events, policy.run_gap_mins).pop())
 }
 
 /// Writes, failed ones included, of a run.
@@ -113,11 +112,11 @@ async fn list(
         .read(|conn| {
             tenants::list(conn)?
                 .into_iter()
-                .map(|team| facts(conn, team))
+                .map(|team| Ok((last_run(conn, &team)?, facts(conn, team)?)))
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?;
-    let flagged = teams.iter().filter(|t| t.needs_a_look()).count();
+    let flagged = teams.iter().filter(|(_, t)| t.needs_a_look()).count();
     Ok(layout::page(
         &viewer,
         "Teams",
@@ -138,7 +137,7 @@ async fn list(
                     th.num scope="col" { "Failed (24 h)" }
                 } }
                 tbody {
-                    @for facts in &teams {
+                    @for (last_run, facts) in &teams {
                         tr.flagged[facts.needs_a_look()] {
                             td {
                                 a href={ "/teams/" (facts.team.id) } { (facts.team.name) }
@@ -149,7 +148,7 @@ async fn list(
                             td.num { (facts.subteams) }
                             td.num { (facts.active_tokens) }
                             td {
-                                @match &facts.last_run {
+                                @match last_run {
                                     None => span.muted { "none in 30 days" },
                                     Some(run) => {
                                         (when(&run.end)) " · " (run.clients.join(", ")) " · "
