@@ -118,21 +118,18 @@ async fn failures(
         .unwrap_or_else(|| time::format(chrono::Utc::now() - chrono::Duration::days(DEFAULT_DAYS)));
     let id = team.tenant_id();
     let (from, to) = (since.clone(), until.clone());
-    let (events, reads) = state
+    let (failed, reads) = state
         .db
         .read(move |conn| {
-            let events = activity::window(&id, conn, Some(&from), to.as_deref())?;
+            let failed = activity::failed_in_window(&id, conn, Some(&from), to.as_deref())?;
             // Counted per hour: the window's first hour counts whole.
             let from_hour = format!("{}:00:00Z", from.get(..13).unwrap_or(&from));
             let reads = failed_reads::since(&id, conn, &from_hour)?;
-            Ok((events, reads))
+            Ok((failed, reads))
         })
         .await?;
-    let failed: Vec<LoggedEvent> = events
-        .into_iter()
-        .filter(|e| !e.succeeded())
-        .rev()
-        .collect();
+    // Newest first.
+    let failed: Vec<LoggedEvent> = failed.into_iter().rev().collect();
     let groups = group(&failed);
     let reads = read_groups(reads, until.as_deref());
     let body = html! {

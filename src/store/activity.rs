@@ -111,7 +111,27 @@ pub fn window(
     since: Option<&str>,
     until: Option<&str>,
 ) -> Result<Vec<LoggedEvent>, StoreError> {
-    let mut query = tenant_events(tenant);
+    in_window(tenant_events(tenant), conn, since, until)
+}
+
+/// `window`'s failed writes (status 400 and up) alone, picked out by the
+/// database.
+pub fn failed_in_window(
+    tenant: &TenantId,
+    conn: &mut DbConnection,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<Vec<LoggedEvent>, StoreError> {
+    let failed = tenant_events(tenant).filter(provisioning_events::status.ge(400));
+    in_window(failed, conn, since, until)
+}
+
+fn in_window(
+    mut query: EventQuery<'_>,
+    conn: &mut DbConnection,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<Vec<LoggedEvent>, StoreError> {
     if let Some(since) = since {
         query = query.filter(provisioning_events::occurred_at.ge(since.to_owned()));
     }
