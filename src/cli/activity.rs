@@ -47,9 +47,10 @@ pub struct ActivityArgs {
     run_gap_mins: Option<i64>,
 }
 
-/// `--since`: a date (midnight UTC), an RFC 3339 time or an age (`30m`,
-/// `12h`, `7d`), in the stored format.
-fn since(text: &str) -> anyhow::Result<String> {
+/// `--since` or `--until` (`flag`, named in the refusal): a date
+/// (midnight UTC), an RFC 3339 time or an age (`30m`, `12h`, `7d`), in the
+/// stored format.
+fn moment(flag: &str, text: &str) -> anyhow::Result<String> {
     if let Some(at) = time::normalize(text) {
         return Ok(at);
     }
@@ -58,7 +59,7 @@ fn since(text: &str) -> anyhow::Result<String> {
     }
     let refused = || {
         anyhow::anyhow!(
-            "--since {text:?}: use a date (2026-11-26, midnight UTC), an RFC 3339 time \
+            "{flag} {text:?}: use a date (2026-11-26, midnight UTC), an RFC 3339 time \
              (2026-11-26T18:00:00Z) or an age (30m, 12h, 7d)"
         )
     };
@@ -95,19 +96,20 @@ pub fn run(database_url: &str, args: &ActivityArgs) -> anyhow::Result<()> {
         Some(SummaryKind::Hourly) => Some(Grouping::Hourly),
         None => None,
     };
-    let since_at = args.since.as_deref().map(since).transpose()?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|text| moment("--since", text))
+        .transpose()?;
     let until = args
         .until
         .as_deref()
-        .map(|text| {
-            since(text)
-                .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace("--since", "--until")))
-        })
+        .map(|text| moment("--until", text))
         .transpose()?;
     let events = store::activity::window(
         &tenant.tenant_id(),
         conn,
-        since_at.as_deref(),
+        since.as_deref(),
         until.as_deref(),
     )?;
     let (columns, rows): (&[&str], Vec<Vec<String>>) = match grouping {
@@ -134,15 +136,7 @@ pub fn run(database_url: &str, args: &ActivityArgs) -> anyhow::Result<()> {
         }
     };
     match args.format {
-        ActivityFormat::Csv if grouping.is_none() => write_csv(&events, std::io::stdout())?,
-        ActivityFormat::Csv => {
-            let mut out = csv::Writer::from_writer(std::io::stdout());
-            out.write_record(columns)?;
-            for row in rows {
-                out.write_record(row)?;
-            }
-            out.flush()?;
-        }
+        ActivityFormat::Csv => write_csv(columns, rows, std::io::stdout())?,
         ActivityFormat::Table | ActivityFormat::Json => {
             // Columns wrap to fit a terminal; piped output keeps whole lines.
             let mut table = Table::new();
@@ -159,22 +153,25 @@ pub fn run(database_url: &str, args: &ActivityArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::since;
+    use super::moment;
 
     #[test]
     fn a_plain_date_is_midnight_utc() {
-        assert_eq!(since("2026-11-26").unwrap(), "2026-11-26T00:00:00.000000Z");
         assert_eq!(
-            since("2026-11-26T18:00:00+01:00").unwrap(),
+            moment("--since", "2026-11-26").unwrap(),
+            "2026-11-26T00:00:00.000000Z"
+        );
+        assert_eq!(
+            moment("--since", "2026-11-26T18:00:00+01:00").unwrap(),
             "2026-11-26T17:00:00.000000Z"
         );
-        assert!(since("12h").unwrap() < scimd::scim::time::now());
+        assert!(moment("--since", "12h").unwrap() < scimd::scim::time::now());
     }
 
     #[test]
     fn the_refusal_names_every_accepted_form() {
         for text in ["yesterday", "2026-13-01", "12w", "99999999999999d", ""] {
-            let message = since(text).unwrap_err().to_string();
+            let message = moment("--since", text).unwrap_err().to_string();
             for form in ["--since", "2026-11-26", "RFC 3339", "12h"] {
                 assert!(message.contains(form), "{text:?}: {message}");
             }

@@ -11,7 +11,7 @@ use super::chart::{self, Buckets};
 use super::layout::{self, Section, counted, when};
 use super::teams::{facts, idp_runs, run_total};
 use super::{ConsoleError, ConsoleState, Viewer};
-use crate::scim::activity::write_csv;
+use crate::scim::activity::{LoggedEvent, write_csv};
 use crate::scim::time;
 use crate::store::{activity, holds};
 
@@ -191,7 +191,9 @@ async fn csv(
         })
         .await?;
     let mut body = Vec::new();
-    write_csv(&events, &mut body).map_err(|e| ConsoleError::Internal(e.into()))?;
+    let rows = events.iter().map(LoggedEvent::values);
+    write_csv(&LoggedEvent::COLUMNS, rows, &mut body)
+        .map_err(|e| ConsoleError::Internal(e.into()))?;
     let name = format!(
         "activity-{}.csv",
         team.name.replace(|c: char| !c.is_ascii_alphanumeric(), "-")

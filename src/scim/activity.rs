@@ -289,13 +289,18 @@ impl LoggedEvent {
     }
 }
 
-/// Events as CSV, a header line first: what `scimd activity --format csv`
-/// prints and the console's per-run download serves, byte for byte.
-pub fn write_csv<W: std::io::Write>(events: &[LoggedEvent], out: W) -> csv::Result<()> {
+/// Rows (of `LoggedEvent::values`, or `SyncSummary::values`) as CSV under
+/// a header line: what `scimd activity --format csv` prints and the
+/// console's per-run download serves, byte for byte.
+pub fn write_csv<W: std::io::Write>(
+    columns: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+    out: W,
+) -> csv::Result<()> {
     let mut out = csv::Writer::from_writer(out);
-    out.write_record(LoggedEvent::COLUMNS)?;
-    for event in events {
-        out.write_record(event.values())?;
+    out.write_record(columns)?;
+    for row in rows {
+        out.write_record(row)?;
     }
     out.flush()?;
     Ok(())
