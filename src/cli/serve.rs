@@ -209,14 +209,15 @@ enum LogFormat {
     Pretty,
 }
 
-/// `--bind`: an IP address and port, or a host name and port.
-fn check_bind(text: &str) -> anyhow::Result<()> {
+/// `--bind` or `--admin-bind` (`flag`, named in the refusal): an IP
+/// address and port, or a host name and port.
+fn check_bind(flag: &str, text: &str) -> anyhow::Result<()> {
     let host_and_port = text
         .rsplit_once(':')
         .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
     anyhow::ensure!(
         text.parse::<std::net::SocketAddr>().is_ok() || host_and_port,
-        "--bind {text:?}: expected HOST:PORT, e.g. 127.0.0.1:8080 (0.0.0.0:8080 for every interface)"
+        "{flag} {text:?}: expected HOST:PORT, e.g. 127.0.0.1:8080 (0.0.0.0:8080 for every interface)"
     );
     Ok(())
 }
@@ -251,12 +252,10 @@ fn init_logging(format: LogFormat) {
 
 pub fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     // Checked before anything is opened or logged.
-    check_bind(&args.bind)?;
+    check_bind("--bind", &args.bind)?;
     let console_bind = (!args.admin_bind.eq_ignore_ascii_case("off")).then_some(&args.admin_bind);
     if let Some(bind) = console_bind {
-        check_bind(bind).map_err(|e| {
-            anyhow::anyhow!("{}", e.to_string().replacen("--bind", "--admin-bind", 1))
-        })?;
+        check_bind("--admin-bind", bind)?;
     }
     if let Some(url) = &args.public_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -455,10 +454,10 @@ mod tests {
             "[::1]:8080",
             "localhost:8080",
         ] {
-            assert!(check_bind(ok).is_ok(), "{ok}");
+            assert!(check_bind("--bind", ok).is_ok(), "{ok}");
         }
         for bad in ["18200", ":8080", "localhost", "127.0.0.1:99999", ""] {
-            let message = check_bind(bad).unwrap_err().to_string();
+            let message = check_bind("--bind", bad).unwrap_err().to_string();
             assert!(
                 message.contains("--bind") && message.contains("HOST:PORT"),
                 "{message}"
