@@ -461,22 +461,23 @@ pub fn find_account(conn: &mut DbConnection, name: &str) -> Result<AccountRow, A
 }
 
 /// A new password (which also enables a disabled account); the account's
-/// sessions end.
+/// sessions end. Returns the account's name as stored.
 pub fn reset_password(
     conn: &mut DbConnection,
     name: &str,
     password: &str,
-) -> Result<AccountRow, AdminError> {
+) -> Result<String, AdminError> {
     let account = find_account(conn, name)?;
     accounts::set_password(conn, &account.id, &password_hash(password)?)?;
-    find_account(conn, name)
+    Ok(account.name)
 }
 
 /// Refuses the account's sign-ins from now on and ends its sessions.
-pub fn disable_account(conn: &mut DbConnection, name: &str) -> Result<AccountRow, AdminError> {
+/// Returns the account's name as stored.
+pub fn disable_account(conn: &mut DbConnection, name: &str) -> Result<String, AdminError> {
     let account = find_account(conn, name)?;
     accounts::disable(conn, &account.id)?;
-    find_account(conn, name)
+    Ok(account.name)
 }
 
 /// Failed sign-ins an account may make in a row; then one a minute.

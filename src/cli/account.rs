@@ -83,14 +83,14 @@ pub fn run(database_url: &str, command: AccountCommand) -> anyhow::Result<()> {
         } => {
             let (password, generated) = password(password_stdin)?;
             let account = admin::reset_password(conn, &name, &password)?;
-            eprintln!("new password for {}; its sessions have ended", account.name);
+            eprintln!("new password for {account}; its sessions have ended");
             if generated {
                 println!("{password}");
             }
         }
         AccountCommand::Disable { name } => {
             let account = admin::disable_account(conn, &name)?;
-            println!("account {} disabled; its sessions have ended", account.name);
+            println!("account {account} disabled; its sessions have ended");
         }
         AccountCommand::List => {
             println!("name\tteam\tcreated\tdisabled");

@@ -80,15 +80,15 @@ pub fn set_password(
     conn: &mut DbConnection,
     id: &str,
     password_hash: &str,
-) -> Result<bool, StoreError> {
-    let changed = diesel::update(console_accounts::table.find(id))
+) -> Result<(), StoreError> {
+    diesel::update(console_accounts::table.find(id))
         .set((
             console_accounts::password_hash.eq(password_hash),
             console_accounts::session_epoch.eq(console_accounts::session_epoch + 1),
             console_accounts::disabled_at.eq(None::<String>),
         ))
         .execute(conn)?;
-    Ok(changed == 1)
+    Ok(())
 }
 
 /// Records a sign-in's outcome: the failures not yet forgiven (the caller
@@ -109,14 +109,14 @@ pub fn record_sign_in(
 }
 
 /// Refuses the account's sign-ins and ends its sessions.
-pub fn disable(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
-    let changed = diesel::update(console_accounts::table.find(id))
+pub fn disable(conn: &mut DbConnection, id: &str) -> Result<(), StoreError> {
+    diesel::update(console_accounts::table.find(id))
         .set((
             console_accounts::disabled_at.eq(time::now()),
             console_accounts::session_epoch.eq(console_accounts::session_epoch + 1),
         ))
         .execute(conn)?;
-    Ok(changed == 1)
+    Ok(())
 }
 
 /// The key named `name`, made from `fresh` by whichever process asks first.
