@@ -30,8 +30,11 @@ const PER_ADDRESS: (f64, f64) = (20.0, 1.0 / 15.0);
 /// Budgets kept before idle ones are dropped.
 const MAX_KEYS: usize = 10_000;
 
-/// Each attempt takes a unit from the account's budget and the address's;
-/// a successful one gives both back.
+/// Each attempt takes a unit from the account name's budget and the
+/// address's; a successful one gives both back. An existing account's
+/// failures are also counted in its row (`admin::sign_in_wait`), which
+/// every replica shares; the per-name budget here stays so that a name
+/// with no account is refused the same way as one that has one.
 #[derive(Default)]
 pub struct SignInThrottle {
     budgets: Mutex<HashMap<String, Bucket>>,
