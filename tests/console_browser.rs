@@ -609,7 +609,7 @@ async fn a_provisioning_run_shows_up_everywhere(backend: Backend) {
     b.axe("members").await;
     b.fill("#q", "haddad").await;
     b.click_and_wait("form[role=search] button").await;
-    assert!(b.body().await.contains("1 members match."));
+    assert!(b.body().await.contains("1 member matches."));
     let found = b.texts("main table tbody td:first-child").await;
     assert_eq!(found, ["omar.haddad@contoso.example"]);
     b.axe("members (searched)").await;

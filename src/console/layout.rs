@@ -214,6 +214,7 @@ table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
 th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; color: var(--muted); font-size: .85rem; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.nowrap { white-space: nowrap; }
 .bad { color: var(--bad); font-weight: 600; }
 tr.flagged td:first-child { border-left: 4px solid var(--bad); }
 .mark { display: inline-block; padding: 0 .4rem; border-radius: 4px; background: var(--bad-bg); color: var(--bad); font-size: .8rem; font-weight: 600; margin-left: .4rem; }

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::{self, Section, when};
+use super::layout::{self, Section, counted, when};
 use super::overview::urlencode;
 use super::{ConsoleError, ConsoleState, Viewer};
 use crate::scim::ScimError;
@@ -137,7 +137,7 @@ async fn list(
             }
             p { button type="submit" { "Search" } }
         }
-        p.muted { (listed.total) " members match." }
+        p.muted { (counted(listed.total, "member matches.", "members match.")) }
         table {
             thead { tr {
                 th scope="col" { "userName" }

@@ -134,9 +134,9 @@ async fn overview(
                                     a.bad href=(failures_href(&run.start, &run.end)) { (run.failed) }
                                 } @else { "0" }
                             }
-                            td {
+                            td.nowrap {
                                 a href={ (base) "/activity.csv?since=" (urlencode(&run.start)) "&until=" (urlencode(&run.end)) }
-                                    download { "CSV" span.muted { " (" (run_total(run)) " rows)" } }
+                                    download { "CSV" span.muted { " (" (counted(run_total(run), "row", "rows")) ")" } }
                             }
                         }
                     }
